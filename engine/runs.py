@@ -1,0 +1,204 @@
+"""A run is a folder: config.yaml, status.json, metrics.jsonl, checkpoints/, adapter/ or model/, eval/.
+
+Everything is written atomically (or appended line by line) so that the studio, a second tab, the CLI or a
+restarted server reads the run exactly as it is. A checkpoint counts only once its marker file is written,
+after transformers has finished saving it, so a half-written checkpoint is never resumed from.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from .paths import inside, read_json, runs_dir, safe_name, write_atomic, write_json
+from .settings import RunConfig
+
+STATES = ["queued", "running", "finished", "stopped", "diverged", "failed", "interrupted"]
+ENDED = {"finished", "stopped", "diverged", "failed", "interrupted"}
+MARKER = "studio_complete.json"
+_active: set[str] = set()  # run folders whose training is going on in this process
+_active_lock = threading.Lock()
+
+
+class Run:
+    def __init__(self, path):
+        self.path = Path(path)
+        self.id = self.path.name
+
+    # files
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def adapter_dir(self) -> Path:
+        return self.path / "adapter"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.path / "model"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.path / "eval"
+
+    def config(self) -> RunConfig:
+        return RunConfig.load(self.config_path)
+
+    def exists(self) -> bool:
+        return self.config_path.exists()
+
+    # status
+    def status(self) -> dict:
+        status = read_json(self.path / "status.json", {}) or {}
+        status.setdefault("state", "queued")
+        if status["state"] == "running" and not self._alive(status):
+            status["state"] = "interrupted"
+            status["message"] = ("Training stopped unexpectedly (the program was closed or crashed). "
+                                 "Resume continues from the last saved checkpoint.")
+        return status
+
+    def _alive(self, status: dict) -> bool:
+        pid = status.get("pid")
+        if pid == os.getpid():
+            with _active_lock:
+                return str(self.path) in _active
+        return bool(pid) and _pid_alive(pid)
+
+    def set_status(self, state: str, **fields) -> dict:
+        status = read_json(self.path / "status.json", {}) or {}
+        status.update(fields, state=state, updated=time.time())
+        if state == "running":
+            status["pid"] = os.getpid()
+        write_json(self.path / "status.json", status)
+        return status
+
+    # metrics
+    def append_metrics(self, record: dict) -> None:
+        with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def metrics(self) -> list[dict]:
+        path = self.path / "metrics.jsonl"
+        if not path.exists():
+            return []
+        records = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by a crash
+        return records
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drop records after `step`, so a resumed run's chart continues without duplicates."""
+        kept = [r for r in self.metrics() if r.get("step", 0) <= step]
+        write_atomic(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+
+    # checkpoints
+    def checkpoints(self) -> list[Path]:
+        """Complete, intact checkpoints, oldest first."""
+        if not self.checkpoints_dir.exists():
+            return []
+        found = [p for p in self.checkpoints_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+        return sorted((p for p in found if checkpoint_ok(p)), key=lambda p: int(p.name.split("-")[-1]))
+
+    def last_checkpoint(self) -> Path | None:
+        found = self.checkpoints()
+        return found[-1] if found else None
+
+    def final_dir(self) -> Path | None:
+        for path in (self.adapter_dir, self.model_dir):
+            if (path / "config.json").exists() or (path / "adapter_config.json").exists():
+                return path
+        return None
+
+    def can_resume(self) -> bool:
+        return self.status()["state"] in ("stopped", "interrupted", "failed") and self.last_checkpoint() is not None
+
+    def summary(self) -> dict:
+        status = self.status()
+        try:
+            config = self.config()
+        except Exception:
+            config = None
+        return {"id": self.id, "state": status["state"], "message": status.get("message", ""),
+                "step": status.get("step", 0), "max_steps": status.get("max_steps", 0),
+                "created": status.get("created"), "model": config.model.name if config else "?",
+                "data": Path(config.data.train_file).name if config else "?",
+                "method": config.method.method if config else "?", **(status.get("final") or {})}
+
+
+def mark_checkpoint(path: Path) -> None:
+    sizes = {f.name: f.stat().st_size for f in Path(path).iterdir() if f.is_file() and f.name != MARKER}
+    write_json(Path(path) / MARKER, {"files": sizes, "time": time.time()})
+
+
+def checkpoint_ok(path: Path) -> bool:
+    """The marker exists and every file it lists is there with its size (catches half-copied or cut files)."""
+    marker = read_json(Path(path) / MARKER)
+    if not marker or not marker.get("files"):
+        return False
+    for name, size in marker["files"].items():
+        file = Path(path) / name
+        if not file.exists() or file.stat().st_size != size:
+            return False
+    return True
+
+
+def create_run(config: RunConfig, root: Path | None = None, run_id: str | None = None) -> Run:
+    root = Path(root or runs_dir())
+    if run_id is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_id = f"{stamp}-{safe_name(config.name or Path(config.data.train_file).stem)}"
+        base, n = run_id, 1
+        while (root / run_id).exists():
+            n += 1
+            run_id = f"{base}-{n}"
+    path = inside(root, safe_name(run_id))
+    path.mkdir(parents=True, exist_ok=True)
+    run = Run(path)
+    config.save(run.config_path)
+    run.set_status("queued", created=time.time(), step=0)
+    return run
+
+
+def get_run(run_id: str, root: Path | None = None) -> Run:
+    root = Path(root or runs_dir())
+    run = Run(inside(root, safe_name(run_id, fallback="?")))
+    if not run.exists():
+        raise FileNotFoundError(f"There is no run called {run_id!r} in {root}.")
+    return run
+
+
+def list_runs(root: Path | None = None) -> list[Run]:
+    root = Path(root or runs_dir())
+    found = [Run(p) for p in root.iterdir() if (p / "config.yaml").exists()] if root.exists() else []
+    return sorted(found, key=lambda r: r.status().get("created") or 0, reverse=True)
+
+
+def delete_run(run: Run) -> None:
+    shutil.rmtree(run.path)
+
+
+def set_active(run: Run, active: bool) -> None:
+    with _active_lock:
+        (_active.add if active else _active.discard)(str(run.path))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    return True

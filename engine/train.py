@@ -1,0 +1,267 @@
+"""Supervised fine-tuning of one run through TRL's SFTTrainer, reporting into the run folder.
+
+`train_run` is blocking; jobs.py runs it in a background thread for the studio, the CLI calls it directly
+(also under `accelerate launch`, where only the main process writes the run folder).
+"""
+from __future__ import annotations
+
+import gc
+import math
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from . import data as data_mod
+from . import models, runs
+from .runs import Run
+
+
+class Diverged(RuntimeError):
+    pass
+
+
+class StudioCallback(TrainerCallback):
+    """Writes metrics and status to the run folder; handles stop requests and non-finite values."""
+
+    def __init__(self, run: Run, stop: threading.Event, on_record=None):
+        self.run, self.stop, self.on_record = run, stop, on_record
+        self.trainer = None
+        self.diverged = ""
+        self.stopped = False
+
+    def on_train_begin(self, args, state, control, **kw):
+        control.should_training_stop = False  # a restored TrainerControl may carry the stop that saved it
+        self.t0, self.step0 = time.time(), state.global_step
+        self.train_time, self.step_t = 0.0, None  # seconds spent in training steps, not evaluation
+        self.last_t, self.last_tokens = 0.0, None
+        if state.is_world_process_zero:
+            self.run.set_status("running", step=state.global_step, max_steps=state.max_steps,
+                                message="Training.", started=self.t0)
+
+    def on_step_begin(self, args, state, control, **kw):
+        self.step_t = time.time()
+
+    def on_step_end(self, args, state, control, **kw):
+        if self.step_t is not None:
+            self.train_time += time.time() - self.step_t
+        if self.trainer is not None and self.trainer.studio_nonfinite and not self.diverged:
+            self.diverged = f"The loss became {self.trainer.studio_nonfinite} at step {state.global_step}."
+        if self.diverged:
+            control.should_training_stop, control.should_save, control.should_evaluate = True, False, False
+        elif self.stop.is_set():
+            self.stopped = True
+            control.should_training_stop, control.should_save = True, True
+        if state.is_world_process_zero and state.global_step % max(1, args.logging_steps) != 0:
+            self.run.set_status("running", step=state.global_step, max_steps=state.max_steps)
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        logs = logs or {}
+        for key in ("loss", "grad_norm", "eval_loss"):
+            value = logs.get(key)
+            if value is not None and not math.isfinite(value) and not self.diverged:
+                self.diverged = f"The {key.replace('_', ' ')} became {value} at step {state.global_step}."
+        if self.diverged:
+            control.should_training_stop, control.should_save, control.should_evaluate = True, False, False
+        if not state.is_world_process_zero:
+            return
+        now = time.time()
+        done = state.global_step - self.step0
+        elapsed = now - self.t0
+        record = {"step": state.global_step, "epoch": round(state.epoch or 0, 4), "time": now,
+                  "elapsed_s": round(elapsed, 2),
+                  "remaining_s": round(elapsed / done * (state.max_steps - state.global_step), 1) if done else None}
+        if "eval_loss" in logs:
+            record["eval_loss"] = logs["eval_loss"]
+        if "loss" in logs:
+            record.update(loss=logs["loss"], learning_rate=logs.get("learning_rate"),
+                          grad_norm=logs.get("grad_norm"))
+            tokens = logs.get("num_tokens")
+            if tokens is not None and self.last_tokens is not None and self.train_time > self.last_t:
+                record["tokens_per_s"] = round((tokens - self.last_tokens) / (self.train_time - self.last_t), 1)
+            if tokens is not None:
+                self.last_tokens, self.last_t = tokens, self.train_time
+                record["tokens"] = tokens
+        if len(record) <= 5:
+            return
+        self.run.append_metrics(record)
+        self.run.set_status("running", step=state.global_step, max_steps=state.max_steps,
+                            remaining_s=record["remaining_s"])
+        if self.on_record:
+            self.on_record(record, state)
+
+    def on_save(self, args, state, control, **kw):
+        if state.is_world_process_zero:
+            path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if path.exists():
+                runs.mark_checkpoint(path)
+
+
+def pick_precision(setting: str, device: models.DeviceInfo) -> str:
+    if setting != "auto":
+        return setting
+    return "bf16" if device.kind == "cuda" and device.bf16 else "fp32"
+
+
+def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), on_record=None):
+    """Everything SFTTrainer needs for this run; returns (trainer, studio_callback)."""
+    import torch
+    from peft import LoraConfig
+    from trl import SFTConfig, SFTTrainer
+
+    config = run.config().validate()
+    t, m = config.training, config.method
+    _, train_rows, val_rows, _ = data_mod.prepare(config.data)
+    device = models.device_info()
+    precision = pick_precision(t.precision, device)
+    if precision in ("bf16", "fp16") and device.kind != "cuda":
+        raise RuntimeError(f"{precision} needs a GPU; this machine has none. Set precision to 'auto' or 'fp32'.")
+    load_kwargs = {}
+    if m.method == "qlora":
+        load_kwargs["quantization_config"] = qlora_config(device)
+    model, tokenizer, _ = models.load(config.model.name, config.model.allow_pickle,
+                                      dtype=torch.bfloat16 if precision == "bf16" else torch.float32,
+                                      **load_kwargs)
+    peft_config = None
+    if m.method in ("lora", "qlora"):
+        targets = m.target_modules.strip()
+        peft_config = LoraConfig(r=m.lora_r, lora_alpha=m.lora_alpha, lora_dropout=m.lora_dropout,
+                                 target_modules=targets if targets == "all-linear"
+                                 else [x.strip() for x in targets.split(",") if x.strip()],
+                                 task_type="CAUSAL_LM")
+    has_val = bool(val_rows)
+    args = SFTConfig(
+        output_dir=str(run.checkpoints_dir), seed=t.seed, data_seed=t.seed,
+        max_steps=t.max_steps or -1, num_train_epochs=t.epochs, learning_rate=t.learning_rate,
+        per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.batch_size,
+        gradient_accumulation_steps=t.grad_accum, warmup_steps=t.warmup_ratio, lr_scheduler_type=t.lr_scheduler,
+        weight_decay=t.weight_decay, max_length=t.max_length, packing=t.packing,
+        packing_strategy="bfd" if t.packing and device.kind == "cuda" else "wrapped",
+        completion_only_loss=m.answers_only, logging_steps=t.log_every, logging_first_step=True,
+        logging_nan_inf_filter=False,  # the studio must see NaN to call the run diverged
+        eval_strategy="steps" if has_val else "no", eval_steps=t.eval_every,
+        save_strategy="steps", save_steps=t.save_every, save_total_limit=t.keep_checkpoints,
+        bf16=precision == "bf16", fp16=precision == "fp16", activation_checkpointing=t.gradient_checkpointing,
+        report_to="none", disable_tqdm=True, dataloader_num_workers=0, use_cpu=device.kind == "cpu",
+    )
+    studio = StudioCallback(run, stop or threading.Event(), on_record)
+    trainer = StudioTrainer(model=model, args=args, train_dataset=data_mod.to_hf(train_rows),
+                            eval_dataset=data_mod.to_hf(val_rows) if has_val else None,
+                            processing_class=tokenizer, peft_config=peft_config,
+                            callbacks=[studio, *callbacks])
+    studio.trainer = trainer
+    return trainer, studio
+
+
+def qlora_config(device: models.DeviceInfo):
+    import importlib.util
+
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if device.kind != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
+        raise RuntimeError("QLoRA needs an NVIDIA GPU and the bitsandbytes package. Choose LoRA instead.")
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16 if device.bf16 else torch.float16)
+
+
+def _make_trainer_class():
+    import torch
+    from trl import SFTTrainer
+
+    class _StudioTrainer(SFTTrainer):
+        """SFTTrainer that notes a non-finite loss at the step it happens (the logged loss is an average)."""
+
+        studio_nonfinite = ""
+
+        def training_step(self, *args, **kwargs):
+            loss = super().training_step(*args, **kwargs)
+            if not self.studio_nonfinite and not torch.isfinite(loss).all():
+                self.studio_nonfinite = str(loss.float().item())
+            return loss
+
+    return _StudioTrainer
+
+
+def StudioTrainer(**kwargs):
+    return _make_trainer_class()(**kwargs)
+
+
+def train_run(run: Run, stop: threading.Event | None = None, resume: bool = False, callbacks=(),
+              on_record=None) -> dict:
+    """Train one run to its end; returns the final status. Never raises for training problems."""
+    stop = stop or threading.Event()
+    runs.set_active(run, True)
+    trainer = None
+    try:
+        checkpoint = run.last_checkpoint() if resume else None
+        if checkpoint is not None:
+            run.truncate_metrics(int(checkpoint.name.split("-")[-1]))
+        elif not resume and (run.path / "metrics.jsonl").exists():
+            (run.path / "metrics.jsonl").unlink()
+        run.set_status("running", message="Loading the model and data.", error=None)
+        trainer, studio = build_trainer(run, stop, callbacks, on_record)
+        if not trainer.is_world_process_zero():
+            run = _Silent(run)
+        result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        step = trainer.state.global_step
+        if studio.diverged:
+            return run.set_status("diverged", step=step, message=studio.diverged + " Training was stopped; "
+                                  "lower the learning rate and start again (the last good checkpoint is kept).")
+        if studio.stopped:
+            return run.set_status("stopped", step=step, message=f"Stopped at step {step}; it can be resumed.")
+        final = {"train_loss": round(result.training_loss, 4), "steps": step,
+                 "runtime_s": round(result.metrics.get("train_runtime", 0), 1)}
+        if trainer.eval_dataset is not None:
+            evals = [r for r in run.metrics() if "eval_loss" in r]
+            if not evals or evals[-1]["step"] != step:
+                trainer.evaluate()  # logged through the callback like the others
+                evals = [r for r in run.metrics() if "eval_loss" in r]
+            final.update(eval_loss=round(evals[-1]["eval_loss"], 4), first_eval_loss=round(evals[0]["eval_loss"], 4))
+        out = run.adapter_dir if run.config().method.method != "full" else run.model_dir
+        trainer.save_model(str(out))
+        trainer.processing_class.save_pretrained(str(out))
+        return run.set_status("finished", step=step, final=final, remaining_s=0,
+                              message=f"Finished {step} steps.")
+    except Exception as err:  # every failure ends as a status with a plain reason, the trace in error.log
+        (run.path / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
+        return run.set_status("failed", message=plain_reason(err), error=type(err).__name__)
+    finally:
+        del trainer
+        free_memory()
+        runs.set_active(run, False)
+
+
+def plain_reason(err: Exception) -> str:
+    text = str(err)
+    if isinstance(err, MemoryError) or "out of memory" in text.lower() or type(err).__name__ == "OutOfMemoryError":
+        return ("The device ran out of memory. Lower the batch size or the max length, use LoRA instead of full "
+                "fine-tuning, or pick a smaller model.")
+    if isinstance(err, (data_mod.DataError, models.ModelError)) or type(err).__name__ == "SettingsError":
+        return text
+    if isinstance(err, FileNotFoundError):
+        return f"A file is missing: {err.filename or text}. Check the data file path in the settings."
+    return f"Training failed: {text[:300]} (details in error.log in the run folder)."
+
+
+def free_memory() -> None:
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class _Silent:
+    """A run stand-in for non-main processes under accelerate: they must not write the run folder."""
+
+    def __init__(self, run):
+        self._run = run
+
+    def set_status(self, state, **fields):
+        return {"state": state, **fields}
+
+    def __getattr__(self, name):
+        return getattr(self._run, name)
