@@ -22,7 +22,7 @@ MAX_FIELD_CHARS = 1_000_000
 SHAPES = ["alpaca", "messages", "sharegpt", "prompt_completion", "question_answer", "columns"]
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                   "model": "assistant", "bot": "assistant", "system": "system"}
-ANSWER_NAMES = ("output", "response", "answer", "completion")
+UNREADABLE = "_unreadable"  # marks a row that could not be read; it counts as a row set aside
 
 
 class DataError(ValueError):
@@ -132,6 +132,7 @@ def _read_delimited(text: str, name: str, delimiter: str):
             row_no += 1
             problems.append(Problem(row_no, None, "unreadable row", f"could not be read ({err}). "
                                     "Check for a stray quote mark or a very long field."))
+            rows.append({"_row": row_no, UNREADABLE: True})
             continue
         if not values:
             continue
@@ -140,6 +141,7 @@ def _read_delimited(text: str, name: str, delimiter: str):
             problems.append(Problem(row_no, None, "wrong number of columns",
                                     f"has {len(values)} values but the header has {len(header)} columns. "
                                     f"Check for an unquoted '{delimiter}' in a text."))
+            rows.append({"_row": row_no, UNREADABLE: True})
             continue
         rows.append({"_row": row_no, **dict(zip(header, values))})
     return header, rows, problems
@@ -173,11 +175,16 @@ def _read_json(text: str, name: str, kind: str):
             except json.JSONDecodeError as err:
                 problems.append(Problem(i, None, "unreadable row", f"line {i} is not valid JSON ({err.msg}). "
                                         "Each line must be one complete JSON object."))
+                items.append((i, None))
     rows, columns = [], {}
     for row_no, item in items:
+        if item is None:
+            rows.append({"_row": row_no, UNREADABLE: True})
+            continue
         if not isinstance(item, dict):
             problems.append(Problem(row_no, None, "wrong type", f"is a {type(item).__name__}, not an object "
                                     "with named fields."))
+            rows.append({"_row": row_no, UNREADABLE: True})
             continue
         columns.update(dict.fromkeys(item))
         rows.append({"_row": row_no, **item})
@@ -326,7 +333,9 @@ def row_to_messages(row: dict, shape: str, cols: dict, problems: list) -> list[d
         instruction = _text(row, cols["instruction"], problems, "instruction")
         extra = _text(row, cols["input"], problems, "input", required=False) if cols["input"] else ""
         answer = _text(row, cols["output"], problems, "answer")
-        prompt = instruction if not extra else f"{instruction}\n\n{extra}" if instruction else None
+        if instruction is None or extra is None:
+            return None
+        prompt = f"{instruction}\n\n{extra}" if extra else instruction
     else:
         keys = list(cols)
         prompt = _text(row, cols[keys[0]], problems, "prompt")
@@ -363,6 +372,8 @@ def load_data(path, shape: str = "auto", prompt_column: str = "", answer_column:
                         f"{', '.join(columns)}). Pick the right columns or rename them.")
     examples = []
     for row in rows:
+        if row.get(UNREADABLE):
+            continue
         messages = row_to_messages(row, shape, cols, problems)
         if messages:
             examples.append(to_example(messages, system_prompt, row["_row"]))

@@ -7,6 +7,7 @@ the YAML files and the CLI flags are all generated from these.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -169,13 +170,21 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "RunConfig":
+        """Defaults, then the named preset's values, then every value the mapping gives explicitly."""
         data = dict(data or {})
         unknown = set(data) - set(SECTIONS) - {"name"}
         if unknown:
             raise SettingsError(f"Unknown section(s) {sorted(unknown)}; expected {['name', *SECTIONS]}.")
         config = cls(name=str(data.get("name") or ""))
-        for section, klass in SECTIONS.items():
-            setattr(config, section, _build(section, klass, data.get(section) or {}))
+        for section in SECTIONS:
+            if not isinstance(data.get(section) or {}, dict):
+                raise SettingsError(f"{section} must be a mapping of settings, not {type(data[section]).__name__}.")
+        preset = (data.get("training") or {}).get("preset", config.training.preset)
+        set_value(config, "training.preset", preset)
+        config.apply_preset()
+        for section in SECTIONS:
+            for key, value in (data.get(section) or {}).items():
+                set_value(config, f"{section}.{key}", value)
         return config
 
     @classmethod
@@ -205,7 +214,8 @@ class RunConfig:
         for section in SECTIONS:
             obj = getattr(self, section)
             for f in fields(obj):
-                check_value(f"{section}.{f.name}", f, getattr(obj, f.name))
+                name = f"{section}.{f.name}"
+                check_value(name, f, coerce(name, f, getattr(obj, f.name)))
         if self.data.shape == "columns" and not (self.data.prompt_column and self.data.answer_column):
             raise SettingsError("data.prompt_column and data.answer_column are needed with data.shape 'columns'.")
         return self
@@ -239,11 +249,14 @@ def coerce(name: str, f, value):
                 return bool(value)
             raise ValueError
         if kind is int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
-        if kind is float:
             if isinstance(value, bool):
+                raise ValueError
+            number = float(value) if isinstance(value, (str, float)) else value
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError  # 2.5 steps is a mistake, not 2
+            return int(number)
+        if kind is float:
+            if isinstance(value, bool) or not math.isfinite(float(value)):
                 raise ValueError
             return float(value)
         if value is None:
@@ -270,21 +283,6 @@ def _allowed(f) -> str:
     if meta.get("min") is not None or meta.get("max") is not None:
         return f"Allowed range: {meta.get('min')} to {meta.get('max')}."
     return f"Expected a {field_type(f).__name__}."
-
-
-def _build(section: str, klass, values: dict):
-    if not isinstance(values, dict):
-        raise SettingsError(f"{section} must be a mapping of settings, not {type(values).__name__}.")
-    known = {f.name: f for f in fields(klass)}
-    unknown = set(values) - set(known)
-    if unknown:
-        raise SettingsError(f"{section}: unknown setting(s) {sorted(unknown)}. Known: {sorted(known)}.")
-    kwargs = {}
-    for key, value in values.items():
-        name = f"{section}.{key}"
-        kwargs[key] = coerce(name, known[key], value)
-        check_value(name, known[key], kwargs[key])
-    return klass(**kwargs)
 
 
 def set_value(config: RunConfig, dotted: str, value) -> None:

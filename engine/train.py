@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import PrinterCallback
 
 from . import data as data_mod
 from . import models, runs
@@ -44,11 +45,13 @@ class StudioCallback(TrainerCallback):
     def on_step_begin(self, args, state, control, **kw):
         self.step_t = time.time()
 
-    def on_step_end(self, args, state, control, **kw):
+    def on_step_end(self, args, state, control, model=None, **kw):
         if self.step_t is not None:
             self.train_time += time.time() - self.step_t
         if self.trainer is not None and self.trainer.studio_nonfinite and not self.diverged:
             self.diverged = f"The loss became {self.trainer.studio_nonfinite} at step {state.global_step}."
+        if control.should_save and not self.diverged and model is not None and not weights_finite(model):
+            self.diverged = f"The weights became NaN or infinite at step {state.global_step}."
         if self.diverged:
             control.should_training_stop, control.should_save, control.should_evaluate = True, False, False
         elif self.stop.is_set():
@@ -99,13 +102,21 @@ class StudioCallback(TrainerCallback):
                 runs.mark_checkpoint(path)
 
 
+def weights_finite(model) -> bool:
+    """Trained weights are all finite (checked before a checkpoint is written, so none holds NaN)."""
+    import torch
+
+    return all(torch.isfinite(p).all() for p in model.parameters() if p.requires_grad)
+
+
 def pick_precision(setting: str, device: models.DeviceInfo) -> str:
     if setting != "auto":
         return setting
     return "bf16" if device.kind == "cuda" and device.bf16 else "fp32"
 
 
-def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), on_record=None):
+def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), on_record=None,
+                  resuming: bool = False):
     """Everything SFTTrainer needs for this run; returns (trainer, studio_callback)."""
     import torch
     from peft import LoraConfig
@@ -142,6 +153,7 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
         completion_only_loss=m.answers_only, logging_steps=t.log_every, logging_first_step=True,
         logging_nan_inf_filter=False,  # the studio must see NaN to call the run diverged
         eval_strategy="steps" if has_val else "no", eval_steps=t.eval_every,
+        eval_on_start=has_val and not resuming,  # the untrained model's validation loss starts the chart
         save_strategy="steps", save_steps=t.save_every, save_total_limit=t.keep_checkpoints,
         bf16=precision == "bf16", fp16=precision == "fp16", activation_checkpointing=t.gradient_checkpointing,
         report_to="none", disable_tqdm=True, dataloader_num_workers=0, use_cpu=device.kind == "cpu",
@@ -150,7 +162,8 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
     trainer = StudioTrainer(model=model, args=args, train_dataset=data_mod.to_hf(train_rows),
                             eval_dataset=data_mod.to_hf(val_rows) if has_val else None,
                             processing_class=tokenizer, peft_config=peft_config,
-                            callbacks=[studio, *callbacks])
+                            callbacks=[*callbacks, studio])  # injected faults act within the step, before the studio looks
+    trainer.remove_callback(PrinterCallback)  # the studio callback reports progress instead
     studio.trainer = trainer
     return trainer, studio
 
@@ -202,7 +215,7 @@ def train_run(run: Run, stop: threading.Event | None = None, resume: bool = Fals
         elif not resume and (run.path / "metrics.jsonl").exists():
             (run.path / "metrics.jsonl").unlink()
         run.set_status("running", message="Loading the model and data.", error=None)
-        trainer, studio = build_trainer(run, stop, callbacks, on_record)
+        trainer, studio = build_trainer(run, stop, callbacks, on_record, resuming=checkpoint is not None)
         if not trainer.is_world_process_zero():
             run = _Silent(run)
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)

@@ -1,0 +1,201 @@
+"""python -m engine {train,evaluate,export,runs,check}: the studio's engine without the studio.
+
+Every setting is also a flag (--training.learning_rate 1e-4), generated from the settings dataclasses.
+Under `accelerate launch -m engine train CONFIG.yaml` each GPU runs one process; they share one run folder.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import settings as settings_mod
+from .settings import RunConfig, SettingsError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="Train a run from a YAML config (and flags that override it).")
+    train.add_argument("config", nargs="?", help="YAML config; its data paths are relative to where you run.")
+    train.add_argument("--resume", metavar="RUN_ID", help="Resume a stopped or interrupted run instead.")
+    group = train.add_argument_group("settings (override the YAML)")
+    for row in settings_mod.describe():
+        extra = f" [{', '.join(map(str, row['choices']))}]" if row["choices"] else ""
+        bounds = f" ({row['min']} to {row['max']})" if row["min"] is not None else ""
+        group.add_argument(f"--{row['key']}", dest=row["key"], metavar=row["type"].upper(),
+                           help=f"{row['help']}{extra}{bounds} Default: {row['default']!r}.")
+    evaluate = sub.add_parser("evaluate", help="Answer held-out rows with the base and tuned model; score both.")
+    evaluate.add_argument("run", help="Run id (see `runs`) or run folder.")
+    evaluate.add_argument("--rows", type=int, help="How many held-out rows (default: generation.eval_rows).")
+    export = sub.add_parser("export", help="Write the adapter zip, the YAML and (with --merged) a merged model.")
+    export.add_argument("run", help="Run id or run folder.")
+    export.add_argument("--merged", action="store_true", help="Also build the merged model (safetensors).")
+    export.add_argument("--out", help="Folder for the merged model (default: the run's export/merged).")
+    sub.add_parser("runs", help="List every run with its status and final metrics.")
+    check = sub.add_parser("check", help="Check a config's data: problems by row and token statistics.")
+    check.add_argument("config")
+    return parser
+
+
+def load_config(args) -> RunConfig:
+    config = RunConfig.load(args.config) if args.config else RunConfig()
+    flags = {k: v for k, v in vars(args).items() if "." in k and v is not None}
+    if "training.preset" in flags:  # a preset flag re-applies the preset; other flags still win
+        settings_mod.set_value(config, "training.preset", flags["training.preset"])
+        config.apply_preset()
+    for key, value in flags.items():
+        settings_mod.set_value(config, key, value)
+    if config.data.train_file and not Path(config.data.train_file).exists() and args.config:
+        # Paths in a config are tried relative to the config file when not found from here.
+        for attr in ("train_file", "eval_file"):
+            value = getattr(config.data, attr)
+            if value and (Path(args.config).parent / value).exists():
+                setattr(config.data, attr, str(Path(args.config).parent / value))
+    return config.validate()
+
+
+def find_run(ref: str):
+    from . import runs
+
+    path = Path(ref)
+    if (path / "config.yaml").exists():
+        return runs.Run(path)
+    return runs.get_run(ref)
+
+
+def _fmt_time(seconds) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def print_record(record: dict, state) -> None:
+    parts = [f"step {record['step']}/{state.max_steps}"]
+    for key, label in (("loss", "loss"), ("eval_loss", "val loss"), ("learning_rate", "lr"),
+                       ("tokens_per_s", "tok/s")):
+        if record.get(key) is not None:
+            parts.append(f"{label} {record[key]:.4g}")
+    parts.append(f"elapsed {_fmt_time(record['elapsed_s'])}, left {_fmt_time(record['remaining_s'])}")
+    print("  ".join(parts), flush=True)
+
+
+def cmd_train(args) -> int:
+    from . import runs, train
+
+    if args.resume:
+        run = find_run(args.resume)
+        if not run.can_resume():
+            print(f"Run {run.id} cannot be resumed (state {run.status()['state']}, "
+                  f"checkpoint {run.last_checkpoint()}).", file=sys.stderr)
+            return 2
+    else:
+        if not args.config:
+            print("Give a config file, e.g. assets/configs/ticket_routing.yaml", file=sys.stderr)
+            return 2
+        run = shared_run(load_config(args))
+    print(f"Run {run.id} in {run.path}", flush=True)
+    status = train.train_run(run, resume=bool(args.resume), on_record=print_record)
+    print(f"{status['state']}: {status.get('message', '')}")
+    if status.get("final"):
+        print("final: " + ", ".join(f"{k} {v}" for k, v in status["final"].items()))
+    return 0 if status["state"] in ("finished", "stopped") else 1
+
+
+def shared_run(config: RunConfig):
+    """Create the run folder once; under accelerate every process gets the main process's folder."""
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list
+
+    from . import runs
+
+    state = PartialState()
+    if state.num_processes == 1:
+        return runs.create_run(config)
+    holder = [runs.create_run(config).id if state.is_main_process else None]
+    broadcast_object_list(holder)
+    return runs.get_run(holder[0])
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_run
+
+    run = find_run(args.run)
+
+    def progress(done, total, phase):
+        print(f"\r{phase}: {done}/{total} answers", end="", flush=True)
+
+    results = evaluate_run(run, rows=args.rows, progress=progress)
+    print()
+    print(f"{'':12}{'exact match':>12}{'token F1':>10}{'val loss':>10}{'perplexity':>12}")
+    for who in ("base", "tuned"):
+        r = results[who]
+        print(f"{who:12}{r['exact_match']:>12.1%}{r['token_f1']:>10.3f}{r['loss']:>10.3f}{r['perplexity']:>12.2f}")
+    print(f"on {results['rows']} held-out rows in {results['seconds']} s; table in {run.eval_dir / 'rows.json'}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from . import export
+
+    run = find_run(args.run)
+    if run.adapter_dir.exists():
+        print(f"adapter:  {export.adapter_zip(run)}")
+    print(f"config:   {export.config_file(run)}")
+    if args.merged:
+        print(f"merged:   {export.merged_model(run, Path(args.out) if args.out else None)}")
+    for label, command in export.commands(run).items():
+        print(f"{label + ':':10}{command}")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from . import runs
+
+    found = runs.list_runs()
+    if not found:
+        print("No runs yet.")
+    for run in found:
+        s = run.summary()
+        metrics = " ".join(f"{k}={s[k]}" for k in ("eval_loss", "train_loss") if k in s)
+        print(f"{s['id']:40} {s['state']:12} step {s['step']}/{s['max_steps']}  {metrics}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from . import data, models, stats
+
+    config = RunConfig.load(args.config).validate()
+    loaded, train_rows, val_rows, _ = data.prepare(config.data)
+    print(loaded.summary())
+    for note in loaded.notes:
+        print("note:", note)
+    for problem in loaded.problems[:50]:
+        print(f"  {problem}")
+    tokenizer = models.load_tokenizer(models.resolve(config.model.name, config.model.allow_pickle))
+    s = stats.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows)
+    print(f"tokens per row: mean {s.get('mean')}, median {s.get('median')}, 90% under {s.get('p90')}, "
+          f"longest {s.get('longest')}; train {s['train_rows']} / validation {s['val_rows']} rows")
+    for finding in stats.plain_findings(s):
+        print("-", finding)
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export, "runs": cmd_runs,
+                "check": cmd_check}
+    try:
+        return handlers[args.command](args)
+    except (SettingsError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:
+        from .data import DataError
+        from .models import ModelError
+
+        if isinstance(err, (DataError, ModelError)):
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        raise

@@ -1,0 +1,169 @@
+"""Did it work? Answer held-out rows with the base and the tuned model and score both.
+
+Scores: validation loss on the answers (and perplexity), exact match after trimming and folding white space,
+and token F1 (SQuAD-style overlap of lower-cased words). Results go to the run's eval/ folder.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import Counter
+
+from . import data as data_mod
+from . import models
+from .paths import write_atomic, write_json
+from .runs import Run
+from .settings import GenerationSettings
+from .stats import tokenize_example
+
+
+class Cancelled(RuntimeError):
+    pass
+
+
+def normalize(text: str) -> str:
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, reference: str) -> float:
+    return float(normalize(prediction) == normalize(reference))
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    pred, ref = words(prediction), words(reference)
+    if not pred and not ref:
+        return 1.0
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _check(stop: threading.Event | None):
+    if stop is not None and stop.is_set():
+        raise Cancelled("Evaluation was cancelled.")
+
+
+def generate(model, tokenizer, prompts: list[list[dict]], settings: GenerationSettings, batch_size: int = 8,
+             progress=None, stop=None) -> list[str]:
+    """Answers to chat prompts, batched with left padding; greedy when temperature is 0."""
+    import torch
+
+    tokenizer.padding_side = "left"
+    sample = settings.temperature > 0
+    kwargs = dict(max_new_tokens=settings.max_new_tokens, do_sample=sample,
+                  repetition_penalty=settings.repetition_penalty, pad_token_id=tokenizer.pad_token_id)
+    if sample:
+        kwargs.update(temperature=settings.temperature, top_p=settings.top_p)
+    else:
+        kwargs.update(temperature=None, top_p=None, top_k=None)
+    answers = []
+    model.eval()
+    for start in range(0, len(prompts), batch_size):
+        _check(stop)
+        texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
+                 for p in prompts[start:start + batch_size]]
+        batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+        with torch.no_grad():
+            out = model.generate(**batch, **kwargs)
+        answers += tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+        if progress:
+            progress(len(answers), len(prompts))
+    return [a.strip() for a in answers]
+
+
+def answer_loss(model, tokenizer, examples: list[dict], stop=None) -> float:
+    """Mean cross-entropy per answer token (the quantity training lowers)."""
+    import torch
+
+    total, count = 0.0, 0
+    model.eval()
+    for example in examples:
+        _check(stop)
+        ids, n_prompt = tokenize_example(tokenizer, example)
+        input_ids = torch.tensor([ids], device=model.device)
+        labels = input_ids.clone()
+        labels[:, :n_prompt] = -100
+        with torch.no_grad():
+            loss = model(input_ids=input_ids, labels=labels).loss
+        n = len(ids) - n_prompt
+        total += loss.item() * n
+        count += n
+    return total / max(count, 1)
+
+
+def score(predictions: list[str], references: list[str]) -> dict:
+    n = max(len(references), 1)
+    return {"exact_match": sum(map(exact_match, predictions, references)) / n,
+            "token_f1": sum(map(token_f1, predictions, references)) / n}
+
+
+def held_out(run: Run) -> list[dict]:
+    """Rows never trained on: the held-out file, or the validation part of the split."""
+    _, _, val, _ = data_mod.prepare(run.config().data)
+    return val
+
+
+def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threading.Event | None = None) -> dict:
+    """Base and tuned answers on held-out rows with their scores; saved to eval/ and returned."""
+    from peft import PeftModel
+
+    config = run.config()
+    examples = held_out(run)[: rows or config.generation.eval_rows]
+    if not examples:
+        raise data_mod.DataError("There are no held-out rows to evaluate on. Set a validation share above 0 or "
+                                 "give a held-out file.")
+    final = run.final_dir()
+    if final is None:
+        raise FileNotFoundError("This run has no trained model yet: let it finish first.")
+    prompts = [e["prompt"] for e in examples]
+    references = [e["completion"][0]["content"] for e in examples]
+    total = 2 * len(examples)
+    t0 = time.time()
+
+    def report(phase, offset):
+        return (lambda done, _n: progress(offset + done, total, phase)) if progress else None
+
+    model, tokenizer, _ = models.load(config.model.name, config.model.allow_pickle)
+    base_answers = generate(model, tokenizer, prompts, config.generation, progress=report("base model", 0),
+                            stop=stop)
+    base_loss = answer_loss(model, tokenizer, examples, stop)
+    if final == run.adapter_dir:
+        model = PeftModel.from_pretrained(model, str(final))
+    else:
+        model, tokenizer = _load_full(final)
+    tuned_answers = generate(model, tokenizer, prompts, config.generation,
+                             progress=report("tuned model", len(examples)), stop=stop)
+    tuned_loss = answer_loss(model, tokenizer, examples, stop)
+    results = {"rows": len(examples), "seconds": round(time.time() - t0, 1),
+               "base": {**score(base_answers, references), "loss": base_loss, "perplexity": math.exp(base_loss)},
+               "tuned": {**score(tuned_answers, references), "loss": tuned_loss,
+                         "perplexity": math.exp(tuned_loss)}}
+    table = [{"row": e["row"], "prompt": e["prompt"][-1]["content"], "expected": ref, "base": b, "tuned": t,
+              "base_match": exact_match(b, ref), "tuned_match": exact_match(t, ref)}
+             for e, ref, b, t in zip(examples, references, base_answers, tuned_answers)]
+    write_json(run.eval_dir / "results.json", results)
+    write_atomic(run.eval_dir / "rows.json", __import__("json").dumps(table, indent=1))
+    return {**results, "table": table}
+
+
+def _load_full(folder):
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(folder), models.load_tokenizer(folder)
+
+
+def load_results(run: Run) -> dict | None:
+    from .paths import read_json
+
+    results = read_json(run.eval_dir / "results.json")
+    if results is not None:
+        results["table"] = read_json(run.eval_dir / "rows.json", [])
+    return results

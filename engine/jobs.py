@@ -1,0 +1,81 @@
+"""One training job at a time per process, run in a background thread.
+
+The studio keeps a single JobManager (shared by every browser session); pages call start/stop/current and read
+the run folder for everything else, so a subprocess could replace the thread without the pages noticing.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from . import runs
+from .runs import Run
+
+
+class JobBusy(RuntimeError):
+    def __init__(self, run_id: str):
+        super().__init__(f"A training run is already going ({run_id}). Wait for it to finish or stop it first.")
+        self.run_id = run_id
+
+
+@dataclass
+class Job:
+    run: Run
+    thread: threading.Thread
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    result: dict | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+
+class JobManager:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._job: Job | None = None
+
+    def current(self) -> Job | None:
+        with self._lock:
+            return self._job if self._job and self._job.alive else None
+
+    def start(self, run: Run, resume: bool = False, callbacks=()) -> Job:
+        from .train import train_run
+
+        with self._lock:
+            if self._job and self._job.alive:
+                raise JobBusy(self._job.run.id)
+            if run.status()["state"] == "running":
+                raise JobBusy(run.id)  # trained by another process (the CLI, say)
+            job = Job(run, thread=None)  # type: ignore[arg-type]
+
+            def work():
+                job.result = train_run(run, job.stop_event, resume=resume, callbacks=callbacks)
+
+            job.thread = threading.Thread(target=work, name=f"train-{run.id}", daemon=True)
+            run.set_status("running", message="Starting.", step=run.status().get("step", 0))
+            runs.set_active(run, True)  # counted as live from now, before the thread has started
+            self._job = job
+            job.thread.start()
+            return job
+
+    def stop(self, run_id: str | None = None) -> bool:
+        """Ask the running job to stop after its current step (it saves a checkpoint). False if none runs."""
+        job = self.current()
+        if job is None or (run_id and job.run.id != run_id):
+            return False
+        job.stop_event.set()
+        return True
+
+    def wait(self, timeout: float | None = None) -> dict | None:
+        job = self._job
+        if job:
+            job.thread.join(timeout)
+            return job.result
+        return None
+
+    def training_threads(self) -> int:
+        return sum(1 for t in threading.enumerate() if t.name.startswith("train-") and t.is_alive())
+
+
+MANAGER = JobManager()

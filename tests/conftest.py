@@ -1,0 +1,59 @@
+"""Shared fixtures: a private STUDIO_HOME, the default tokenizer, and a tiny model built from a config."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# The embedded model's cache is shared by all test sessions so it is built from the GGUF only once.
+MODEL_CACHE = Path(os.environ.get("STUDIO_TEST_CACHE", ROOT / ".studio" / "test-cache"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def studio_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("studio-home")
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    (home / "models").symlink_to(MODEL_CACHE, target_is_directory=True)
+    os.environ["STUDIO_HOME"] = str(home)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return home
+
+
+@pytest.fixture(scope="session")
+def default_dir(studio_home):
+    from engine import models
+
+    return models.default_model_dir()
+
+
+@pytest.fixture(scope="session")
+def tokenizer(default_dir):
+    from engine import models
+
+    return models.load_tokenizer(default_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tokenizer):
+    """A 2-layer Llama with the default tokenizer: trains in a fraction of a second per step."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         tie_word_embeddings=True, pad_token_id=tokenizer.pad_token_id,
+                         eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id)
+    path = tmp_path_factory.mktemp("tiny-model")
+    LlamaForCausalLM(config).save_pretrained(path, safe_serialization=True)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def data_dir():
+    return ROOT / "assets" / "data"
