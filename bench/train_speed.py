@@ -67,11 +67,11 @@ def count_tokens(trainer, clock: Clock):
 
 
 def studio_run(config: RunConfig, steps: int) -> float:
-    config.training.max_steps, config.training.eval_every, config.training.save_every = steps, 10**5, 10**5
+    config.training.max_steps, config.training.save_every = steps, 10**5
+    config.data.eval_file, config.data.val_fraction = "", 0.0  # time training only
     run = runs.create_run(config)
     clock = Clock()
     trainer, _ = train.build_trainer(run, callbacks=[clock])
-    trainer.eval_dataset = None
     count_tokens(trainer, clock)
     trainer.train()
     return clock.rate(trainer)
@@ -83,6 +83,7 @@ def plain_run(config: RunConfig, steps: int) -> tuple[float, str]:
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
+    config.data.eval_file, config.data.val_fraction = "", 0.0
     _, train_rows, _, _ = data.prepare(config.data)
     folder = models.default_model_dir()
     model = AutoModelForCausalLM.from_pretrained(folder)

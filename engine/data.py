@@ -413,3 +413,41 @@ def to_hf(examples: list[dict]):
     from datasets import Dataset
 
     return Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples])
+
+
+DEMOS_DIR = Path(__file__).resolve().parents[1] / "assets" / "data"
+
+
+def demo_datasets() -> dict[str, dict]:
+    """Bundled demo datasets: name -> {train, test, description}."""
+    found = {}
+    for folder in sorted(p for p in DEMOS_DIR.iterdir() if p.is_dir()) if DEMOS_DIR.exists() else []:
+        train = next(iter(sorted(folder.glob("train.*"))), None)
+        test = next(iter(sorted(folder.glob("test.*"))), None)
+        if train:
+            found[folder.name] = {"train": str(train), "test": str(test) if test else "",
+                                  "description": DEMO_TEXT.get(folder.name, "")}
+    return found
+
+
+DEMO_TEXT = {
+    "ticket_routing": "Route a customer support ticket to a team and a priority, in one fixed format "
+                      "(CSV, instruction/input/output, 300 rows + 60 held out).",
+    "order_extraction": "Turn an order written in plain words into compact JSON "
+                        "(JSONL chat messages, 300 rows + 60 held out).",
+}
+
+
+def save_upload(name: str, content: bytes, folder: Path) -> Path:
+    """Store an uploaded file under the studio's uploads folder with a safe name; refuse odd types and sizes."""
+    from .paths import inside, safe_name
+
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise DataError(f"{name}: files ending in '{suffix or '(none)'}' are not supported. "
+                        "Save it as CSV, TSV, JSON, JSONL, Parquet or Excel (.xlsx).")
+    if len(content) > MAX_FILE_BYTES:
+        raise DataError(f"{name} is over the {MAX_FILE_BYTES // 2**20} MB limit. Split it or keep the rows you need.")
+    path = inside(folder, safe_name(Path(name).stem, fallback="upload") + suffix)
+    path.write_bytes(content)
+    return path

@@ -139,6 +139,26 @@ class Run:
                 "method": config.method.method if config else "?", **(status.get("final") or {})}
 
 
+STATE_TEXT = {
+    "queued": ("info", "Waiting to start."),
+    "running": ("info", "Training is running."),
+    "finished": ("success", "Finished. Go on to evaluate the model, chat with it or export it."),
+    "stopped": ("warning", "Stopped by you. It can be resumed from its last checkpoint."),
+    "diverged": ("error", "Diverged: the loss stopped being a number, so training was stopped."),
+    "failed": ("error", "Failed."),
+    "interrupted": ("warning", "Interrupted: the program stopped while training."),
+}
+
+
+def describe_state(status: dict) -> tuple[str, str]:
+    """(level, plain sentence) for a status: level is info, success, warning or error."""
+    level, text = STATE_TEXT.get(status.get("state"), ("info", "Unknown state."))
+    message = status.get("message") or ""
+    if status.get("state") in ("diverged", "failed", "interrupted") and message:
+        text = f"{text.split(':')[0].split('.')[0]}: {message}"
+    return level, text
+
+
 def mark_checkpoint(path: Path) -> None:
     sizes = {f.name: f.stat().st_size for f in Path(path).iterdir() if f.is_file() and f.name != MARKER}
     write_json(Path(path) / MARKER, {"files": sizes, "time": time.time()})

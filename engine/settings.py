@@ -64,10 +64,12 @@ class MethodSettings:
                           "'full' trains every weight (more memory, a full copy to save); 'qlora' is LoRA on a "
                           "4-bit base model (needs an NVIDIA GPU and bitsandbytes).",
                           choices=["lora", "full", "qlora"])
-    lora_r: int = setting(16, "LoRA rank: size of the adapter. Larger learns more but is slower.", min=1, max=256)
-    lora_alpha: int = setting(32, "LoRA scaling. A common choice is twice the rank.", min=1, max=512)
+    lora_r: int = setting(16, "LoRA rank: size of the adapter. Larger learns more but is slower.", min=1, max=256,
+                          label="LoRA rank")
+    lora_alpha: int = setting(32, "LoRA scaling. A common choice is twice the rank.", min=1, max=512,
+                              label="LoRA alpha")
     lora_dropout: float = setting(0.05, "Dropout on the adapter input, to reduce over-fitting.", min=0.0, max=0.5,
-                                  advanced=True)
+                                  advanced=True, label="LoRA dropout")
     target_modules: str = setting("all-linear", "Which layers get adapters: 'all-linear' or a comma-separated "
                                   "list such as 'q_proj,v_proj'.", advanced=True)
     answers_only: bool = setting(True, "Learn only from the answers, not from the prompts (recommended).",
@@ -89,7 +91,8 @@ class TrainingSettings:
     batch_size: int = setting(8, "Examples per step on each device.", min=1, max=512)
     grad_accum: int = setting(1, "Steps whose gradients are added before one update (a larger batch in the "
                               "same memory).", min=1, max=1024, advanced=True)
-    max_length: int = setting(256, "Longest example in tokens; longer ones are cut.", min=16, max=32768)
+    max_length: int = setting(256, "Longest example in tokens; longer ones are cut.", min=16, max=32768,
+                            label="Max length (tokens)")
     warmup_ratio: float = setting(0.1, "Share of steps spent ramping the learning rate up.", min=0.0, max=0.5,
                                   advanced=True)
     lr_scheduler: str = setting("cosine", "How the learning rate changes over the run.",
@@ -124,7 +127,8 @@ class GenerationSettings:
                            "share of probability.", min=0.05, max=1.0, advanced=True)
     repetition_penalty: float = setting(1.0, "Above 1 discourages repeating the same words.", min=1.0, max=2.0,
                                         advanced=True)
-    eval_rows: int = setting(60, "How many held-out rows evaluation answers.", min=1, max=100_000)
+    eval_rows: int = setting(60, "How many held-out rows evaluation answers.", min=1, max=100_000,
+                             label="Rows to evaluate")
 
 
 SECTIONS = {

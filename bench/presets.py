@@ -1,0 +1,76 @@
+"""The measurements behind the presets: train the embedded model on a demo dataset with each candidate and
+record time, validation loss and held-out exact match. Writes bench/results/presets.json and prints a table.
+
+Usage: python bench/presets.py [--dataset ticket_routing] [--rows 30]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("STUDIO_HOME", str(ROOT / ".studio" / "bench-home"))
+
+from engine import runs, train  # noqa: E402
+from engine.evaluate import evaluate_run  # noqa: E402
+from engine.settings import RunConfig  # noqa: E402
+
+# (label, preset, overrides): the quick preset's learning rate is chosen from the first three.
+CANDIDATES = [
+    ("quick, lr 2e-4", "quick", {"learning_rate": 2e-4}),
+    ("quick, lr 1e-3 (chosen)", "quick", {}),
+    ("quick, lr 3e-3", "quick", {"learning_rate": 3e-3}),
+    ("balanced", "balanced", {}),
+    ("thorough", "thorough", {}),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="ticket_routing")
+    parser.add_argument("--rows", type=int, default=30, help="held-out rows answered per candidate")
+    parser.add_argument("--only", nargs="*", help="labels to run (default: all)")
+    args = parser.parse_args()
+    out = ROOT / "bench" / "results" / f"presets-{args.dataset}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results = json.loads(out.read_text()) if out.exists() else {}
+    for label, preset, overrides in CANDIDATES:
+        if args.only and label not in args.only:
+            continue
+        config = RunConfig.load(ROOT / f"assets/configs/{args.dataset}.yaml")
+        config.training.preset = preset
+        config.apply_preset()
+        for key, value in overrides.items():
+            setattr(config.training, key, value)
+        config.training.eval_every = 10**5  # one validation at the start and one at the end
+        config.training.save_every = 10**5
+        run = runs.create_run(config)
+        t = time.time()
+        status = train.train_run(run)
+        seconds = time.time() - t
+        scores = evaluate_run(run, rows=args.rows) if status["state"] == "finished" else {}
+        final = status.get("final", {})
+        results[label] = {"state": status["state"], "steps": status.get("step"), "train_seconds": round(seconds),
+                          "val_loss_before": final.get("first_eval_loss"), "val_loss_after": final.get("eval_loss"),
+                          "exact_match_base": scores.get("base", {}).get("exact_match"),
+                          "exact_match_tuned": scores.get("tuned", {}).get("exact_match"),
+                          "settings": {k: getattr(config.training, k) for k in
+                                       ("max_steps", "epochs", "learning_rate", "batch_size", "grad_accum")}}
+        out.write_text(json.dumps(results, indent=2))
+        print(label, results[label], flush=True)
+    print(f"\n| candidate | steps | time | val loss before → after | exact match base → tuned |")
+    print("|---|---|---|---|---|")
+    for label, r in results.items():
+        em = (f"{r['exact_match_base']:.0%} → {r['exact_match_tuned']:.0%}" if r["exact_match_tuned"] is not None
+              else r["state"])
+        print(f"| {label} | {r['steps']} | {r['train_seconds'] // 60}m{r['train_seconds'] % 60:02d}s | "
+              f"{r['val_loss_before']} → {r['val_loss_after']} | {em} |")
+
+
+if __name__ == "__main__":
+    main()

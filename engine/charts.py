@@ -1,0 +1,94 @@
+"""Plotly figures of a run and of a dataset, shared by the studio pages, the CLI and the HTML report."""
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+
+MAX_POINTS = 2000  # more points than this are thinned so the browser stays quick
+
+
+def smooth(values: list[float], weight: float = 0.8) -> list[float]:
+    """Exponential moving average with bias correction (as TensorBoard draws it); NaN passes through."""
+    out, avg, n = [], 0.0, 0
+    for v in values:
+        if v is None or not math.isfinite(v):
+            out.append(v)
+            continue
+        n += 1
+        avg = weight * avg + (1 - weight) * v
+        out.append(avg / (1 - weight**n))
+    return out
+
+
+def _thin(records: list[dict]) -> list[dict]:
+    if len(records) <= MAX_POINTS:
+        return records
+    step = math.ceil(len(records) / MAX_POINTS)
+    return records[::step] + ([records[-1]] if (len(records) - 1) % step else [])
+
+
+def _layout(fig: go.Figure, title: str, y: str, log_y: bool = False) -> go.Figure:
+    fig.update_layout(title=title, xaxis_title="step", yaxis_title=y, height=320, margin=dict(l=40, r=10, t=40, b=40),
+                      legend=dict(orientation="h", y=-0.25), template="plotly_white")
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def loss_chart(metrics: list[dict], title: str = "Loss") -> go.Figure:
+    train = _thin([r for r in metrics if "loss" in r])
+    val = [r for r in metrics if "eval_loss" in r]
+    fig = go.Figure()
+    if train:
+        steps = [r["step"] for r in train]
+        losses = [r["loss"] for r in train]
+        fig.add_scatter(x=steps, y=losses, name="training loss", mode="lines", line=dict(color="#9ecae1"))
+        fig.add_scatter(x=steps, y=smooth(losses), name="training loss (smoothed)", mode="lines",
+                        line=dict(color="#3182bd", width=3))
+        bad = [r for r in train if r["loss"] is None or not math.isfinite(r["loss"])]
+        if bad:  # a diverged run: mark where the loss stopped being a number
+            fig.add_vline(x=bad[0]["step"], line=dict(color="#d62728", dash="dash"),
+                          annotation_text="loss is not a number")
+    if val:
+        fig.add_scatter(x=[r["step"] for r in val], y=[r["eval_loss"] for r in val], name="validation loss",
+                        mode="lines+markers", line=dict(color="#e6550d", width=3))
+    return _layout(fig, title, "loss")
+
+
+def series_chart(metrics: list[dict], key: str, title: str, y: str) -> go.Figure:
+    rows = _thin([r for r in metrics if r.get(key) is not None])
+    fig = go.Figure()
+    fig.add_scatter(x=[r["step"] for r in rows], y=[r[key] for r in rows], mode="lines", name=title)
+    return _layout(fig, title, y)
+
+
+def compare_losses(named_metrics: dict[str, list[dict]], key: str = "loss") -> go.Figure:
+    fig = go.Figure()
+    for name, metrics in named_metrics.items():
+        rows = _thin([r for r in metrics if key in r])
+        values = [r[key] for r in rows]
+        fig.add_scatter(x=[r["step"] for r in rows], y=smooth(values) if key == "loss" else values, name=name,
+                        mode="lines" if key == "loss" else "lines+markers")
+    return _layout(fig, "Training loss (smoothed)" if key == "loss" else "Validation loss", "loss")
+
+
+def length_histogram(stats: dict) -> go.Figure:
+    fig = go.Figure()
+    fig.add_histogram(x=stats["lengths"], nbinsx=40, name="examples", marker_color="#3182bd")
+    fig.add_vline(x=stats["max_length"], line=dict(color="#d62728", dash="dash"),
+                  annotation_text=f"max length {stats['max_length']}: {stats['rows_over_max']} rows cut")
+    fig.update_layout(title="Tokens per example", xaxis_title="tokens (prompt + answer)", yaxis_title="rows",
+                      height=320, margin=dict(l=40, r=10, t=40, b=40), template="plotly_white", showlegend=False)
+    return fig
+
+
+def quality_bars(stats: dict) -> go.Figure:
+    labels = ["usable", "set aside", "empty", "duplicate", "cut by max length"]
+    values = [stats["usable"], stats["set_aside"], stats["empty_rows"], stats["duplicate_rows"],
+              stats["rows_over_max"]]
+    colors = ["#31a354", "#d62728", "#969696", "#fd8d3c", "#e6550d"]
+    fig = go.Figure(go.Bar(x=labels, y=values, marker_color=colors, text=values, textposition="outside"))
+    fig.update_layout(title="Rows", yaxis_title="rows", height=320, margin=dict(l=40, r=10, t=40, b=40),
+                      template="plotly_white")
+    return fig

@@ -1,0 +1,194 @@
+"""What every page shares: the user's choices in session state, the job manager, settings widgets, run views.
+
+Only drawing and session state here; everything computed lives in engine/.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from engine import charts, data, jobs, models, runs, stats
+from engine.paths import uploads_dir
+from engine.settings import RunConfig, SettingsError, describe, set_value
+
+KNOWN_ERRORS = (data.DataError, models.ModelError, SettingsError, FileNotFoundError, jobs.JobBusy)
+
+
+def config() -> RunConfig:
+    """The user's choices: one RunConfig kept in session state across pages (widgets are copied into it)."""
+    if "config" not in st.session_state:
+        st.session_state["config"] = RunConfig().apply_preset("quick")
+    return st.session_state["config"]
+
+
+@st.cache_resource
+def manager() -> jobs.JobManager:
+    """One job manager for the whole server, shared by every browser tab."""
+    return jobs.MANAGER
+
+
+def explain(err: Exception) -> None:
+    """A message with a next step instead of a traceback."""
+    if isinstance(err, KNOWN_ERRORS):
+        st.error(str(err), icon=":material/warning:")
+    else:
+        st.error(f"Something went wrong ({type(err).__name__}: {str(err)[:300]}). Try again; if it keeps "
+                 "happening, check the settings or pick another file.", icon=":material/warning:")
+
+
+# ---------------------------------------------------------------- data (cached by file and settings)
+
+def _mtime(path: str) -> float:
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=8)
+def load(path: str, mtime: float, shape: str, prompt_column: str, answer_column: str, system_prompt: str):
+    return data.load_data(path, shape, prompt_column, answer_column, system_prompt)
+
+
+@st.cache_resource(show_spinner="Loading the model's tokenizer…", max_entries=2)
+def tokenizer(model_name: str, allow_pickle: bool):
+    return models.load_tokenizer(models.resolve(model_name, allow_pickle))
+
+
+def loaded_data(cfg: RunConfig):
+    """(train data, train rows, validation rows) of the current choices; raises DataError with a message."""
+    d = cfg.data
+    train = load(d.train_file, _mtime(d.train_file), d.shape, d.prompt_column, d.answer_column, d.system_prompt)
+    if d.eval_file:
+        held = load(d.eval_file, _mtime(d.eval_file), d.shape, d.prompt_column, d.answer_column, d.system_prompt)
+        return train, train.examples, held.examples
+    train_rows, val_rows = data.split(train.examples, d.val_fraction, d.seed)
+    return train, train_rows, val_rows
+
+
+@st.cache_data(show_spinner="Counting tokens…", max_entries=8)
+def _stats(_train, key: tuple, _tok, max_length: int, _train_rows, _val_rows):
+    return stats.compute_stats(_train, _tok, max_length, _train_rows, _val_rows)
+
+
+def data_stats(cfg: RunConfig):
+    train, train_rows, val_rows = loaded_data(cfg)
+    tok = tokenizer(cfg.model.name, cfg.model.allow_pickle)
+    key = (cfg.data.train_file, _mtime(cfg.data.train_file), cfg.data.eval_file, cfg.data.shape,
+           cfg.data.prompt_column, cfg.data.answer_column, cfg.data.system_prompt, cfg.data.val_fraction,
+           cfg.data.seed, cfg.model.name)
+    return train, train_rows, val_rows, _stats(train, key, tok, cfg.training.max_length, train_rows, val_rows)
+
+
+def save_upload(uploaded) -> Path:
+    return data.save_upload(uploaded.name, uploaded.getvalue(), uploads_dir())
+
+
+# ---------------------------------------------------------------- settings widgets from the dataclasses
+
+def setting_widget(cfg: RunConfig, row: dict) -> None:
+    """One widget for one setting, generated from its metadata; a bad value shows the engine's message."""
+    key = row["key"]
+    section, name = key.split(".")
+    current = getattr(getattr(cfg, section), name)
+    wkey = f"w.{key}"
+    if wkey not in st.session_state:
+        st.session_state[wkey] = current
+    label, help_text = row["label"], row["help"]
+    if row["choices"]:
+        value = st.selectbox(label, row["choices"], key=wkey, help=help_text)
+    elif row["type"] == "bool":
+        value = st.checkbox(label, key=wkey, help=help_text)
+    elif row["type"] == "int":
+        value = st.number_input(label, key=wkey, help=help_text, step=1)
+    elif row["type"] == "float":
+        value = st.number_input(label, key=wkey, help=help_text, format="%g",
+                                step=max(abs(current) / 10, 1e-6) if current else 0.01)
+    else:
+        value = st.text_input(label, key=wkey, help=help_text)
+    try:
+        set_value(cfg, key, value)
+    except SettingsError as err:
+        st.error(str(err))
+        st.session_state.setdefault("setting_errors", set()).add(key)
+    else:
+        st.session_state.setdefault("setting_errors", set()).discard(key)
+
+
+def reset_widgets(prefix: str = "w.") -> None:
+    """Forget widget copies so they are re-read from the config (after a preset changes many values)."""
+    for key in [k for k in st.session_state if str(k).startswith(prefix)]:
+        del st.session_state[key]
+
+
+def settings_rows(section: str, skip=()) -> list[dict]:
+    return [r for r in describe() if r["section"] == section and r["name"] not in skip]
+
+
+# ---------------------------------------------------------------- a run on screen
+
+def show_status(run: runs.Run, status: dict) -> None:
+    level, text = runs.describe_state(status)
+    getattr(st, level)(text)
+    if status["state"] == "running" and status.get("max_steps"):
+        step, total = status.get("step", 0), status["max_steps"]
+        left = status.get("remaining_s")
+        eta = f", about {int(left // 60)} min {int(left % 60)} s left" if left else ""
+        st.progress(min(step / total, 1.0), text=f"Step {step} of {total}{eta}")
+
+
+def show_charts(metrics: list[dict], key: str) -> None:
+    if not metrics:
+        st.caption("The charts appear after the first logged step.")
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(charts.loss_chart(metrics), key=f"{key}-loss", width="stretch")
+    right.plotly_chart(charts.series_chart(metrics, "learning_rate", "Learning rate", "learning rate"),
+                       key=f"{key}-lr", width="stretch")
+    if any(r.get("tokens_per_s") for r in metrics):
+        left.plotly_chart(charts.series_chart(metrics, "tokens_per_s", "Throughput", "tokens per second"),
+                          key=f"{key}-tps", width="stretch")
+    if any(r.get("grad_norm") is not None for r in metrics):
+        right.plotly_chart(charts.series_chart(metrics, "grad_norm", "Gradient norm", "norm"),
+                           key=f"{key}-gn", width="stretch")
+
+
+def final_metrics(status: dict) -> None:
+    final = status.get("final") or {}
+    if not final:
+        return
+    cols = st.columns(4)
+    cols[0].metric("Steps", final.get("steps"))
+    if "eval_loss" in final:
+        cols[1].metric("Validation loss", f"{final['eval_loss']:.3f}",
+                       delta=f"{final['eval_loss'] - final.get('first_eval_loss', final['eval_loss']):.3f}",
+                       delta_color="inverse")
+    cols[2].metric("Training loss (mean)", f"{final.get('train_loss', 0):.3f}")
+    cols[3].metric("Training time", f"{final.get('runtime_s', 0) / 60:.1f} min")
+
+
+def live_run(run_id: str, key: str = "live") -> None:
+    """Status, progress and charts of a run; refreshes itself every 2 s while the run is going."""
+    run = runs.get_run(run_id)
+    going = run.status()["state"] in ("running", "queued")
+
+    @st.fragment(run_every=2.0 if going else None)
+    def draw():
+        status = run.status()
+        show_status(run, status)
+        final_metrics(status)
+        show_charts(run.metrics(), key)
+        if going and status["state"] not in ("running", "queued"):
+            time.sleep(0.2)
+            st.rerun()  # once, so the whole page shows the ended run (buttons, links)
+
+    draw()
+
+
+def step_states() -> dict[str, bool]:
+    cfg = config()
+    job = manager().current()
+    return {"dataset": bool(cfg.data.train_file), "model": bool(st.session_state.get("model_chosen")),
+            "settings": bool(st.session_state.get("settings_seen")), "run": job is not None}
