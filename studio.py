@@ -11,7 +11,13 @@ PAGES = {
         st.Page("pages/settings.py", title="3. Settings", icon=":material/tune:"),
         st.Page("pages/train.py", title="4. Train", icon=":material/monitoring:"),
     ],
-    "Results": [st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:")],
+    "See it work": [
+        st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:"),
+        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
+        st.Page("pages/chat.py", title="Chat", icon=":material/chat:"),
+        st.Page("pages/compare.py", title="Compare runs", icon=":material/compare_arrows:"),
+        st.Page("pages/export.py", title="Export", icon=":material/ios_share:"),
+    ],
 }
 
 page = st.navigation(PAGES)

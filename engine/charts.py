@@ -59,7 +59,8 @@ def loss_chart(metrics: list[dict], title: str = "Loss") -> go.Figure:
 def series_chart(metrics: list[dict], key: str, title: str, y: str) -> go.Figure:
     rows = _thin([r for r in metrics if r.get(key) is not None])
     fig = go.Figure()
-    fig.add_scatter(x=[r["step"] for r in rows], y=[r[key] for r in rows], mode="lines", name=title)
+    fig.add_scatter(x=[r["step"] for r in rows], y=[r[key] for r in rows], name=title,
+                    mode="lines+markers" if len(rows) < 50 else "lines")  # a lone point stays visible
     return _layout(fig, title, y)
 
 
@@ -91,4 +92,18 @@ def quality_bars(stats: dict) -> go.Figure:
     fig = go.Figure(go.Bar(x=labels, y=values, marker_color=colors, text=values, textposition="outside"))
     fig.update_layout(title="Rows", yaxis_title="rows", height=320, margin=dict(l=40, r=10, t=40, b=40),
                       template="plotly_white")
+    return fig
+
+
+def metrics_bars(results: dict) -> go.Figure:
+    """Exact match and token F1 of the base model, the prompting baseline and the tuned model."""
+    names = [("base", "base model"), ("prompted", "prompting baseline"), ("tuned", "fine-tuned")]
+    fig = go.Figure()
+    for metric, color in (("exact_match", "#3182bd"), ("token_f1", "#9ecae1")):
+        values = [results.get(key, {}).get(metric) for key, _ in names]
+        fig.add_bar(x=[label for _, label in names], y=values, name=metric.replace("_", " "), marker_color=color,
+                    text=[f"{v:.0%}" if v is not None else "" for v in values], textposition="outside")
+    fig.update_layout(title=f"On {results['rows']} held-out rows (higher is better)", yaxis=dict(range=[0, 1.1]),
+                      barmode="group", height=340, margin=dict(l=40, r=10, t=40, b=40), template="plotly_white",
+                      legend=dict(orientation="h", y=-0.2))
     return fig

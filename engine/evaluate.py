@@ -5,11 +5,13 @@ and token F1 (SQuAD-style overlap of lower-cased words). Results go to the run's
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 from . import data as data_mod
 from . import models
@@ -105,53 +107,102 @@ def score(predictions: list[str], references: list[str]) -> dict:
             "token_f1": sum(map(token_f1, predictions, references)) / n}
 
 
+GENERAL_FILE = Path(__file__).resolve().parents[1] / "assets" / "eval" / "general.json"
+
+
+def few_shot_prompt(shots: list[dict], example: dict) -> list[dict]:
+    """The base model's prompt for the prompting baseline: training examples as earlier turns, then the row."""
+    system = [m for m in example["prompt"] if m["role"] == "system"]
+    turns = []
+    for shot in shots:
+        turns += [m for m in shot["prompt"] if m["role"] != "system"] + shot["completion"]
+    return system + turns + [m for m in example["prompt"] if m["role"] != "system"]
+
+
+def pick_shots(train_rows: list[dict], k: int, seed: int) -> list[dict]:
+    """k training examples (never held-out ones), the same every time for a given seed."""
+    import random
+
+    return random.Random(seed).sample(train_rows, min(k, len(train_rows)))
+
+
+def general_check(model, tokenizer, settings: GenerationSettings, stop=None) -> list[dict]:
+    """Everyday prompts: does the model still know simple things and answer politely?"""
+    items = json.loads(GENERAL_FILE.read_text(encoding="utf-8"))["prompts"]
+    answers = generate(model, tokenizer, [[{"role": "user", "content": i["prompt"]}] for i in items],
+                       settings, stop=stop)
+    return [{"prompt": i["prompt"], "answer": a, "passed": any(w in a.lower() for w in i["accept"])}
+            for i, a in zip(items, answers)]
+
+
 def held_out(run: Run) -> list[dict]:
     """Rows never trained on: the held-out file, or the validation part of the split."""
     _, _, val, _ = data_mod.prepare(run.config().data)
     return val
 
 
-def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threading.Event | None = None) -> dict:
-    """Base and tuned answers on held-out rows with their scores; saved to eval/ and returned."""
+def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threading.Event | None = None,
+                 shots: int = 3) -> dict:
+    """Base, prompting baseline and tuned answers on held-out rows, plus the general check; saved to eval/."""
     from peft import PeftModel
 
     config = run.config()
-    examples = held_out(run)[: rows or config.generation.eval_rows]
+    _, train_rows, val_rows, _ = data_mod.prepare(config.data)
+    examples = val_rows[: rows or config.generation.eval_rows]
     if not examples:
         raise data_mod.DataError("There are no held-out rows to evaluate on. Set a validation share above 0 or "
                                  "give a held-out file.")
     final = run.final_dir()
     if final is None:
         raise FileNotFoundError("This run has no trained model yet: let it finish first.")
-    prompts = [e["prompt"] for e in examples]
-    references = [e["completion"][0]["content"] for e in examples]
-    total = 2 * len(examples)
+    n = len(examples)
     t0 = time.time()
 
     def report(phase, offset):
-        return (lambda done, _n: progress(offset + done, total, phase)) if progress else None
+        """Progress over the three answer passes (3 x n answers), to the caller and to eval/progress.json."""
+        def callback(count, _n):
+            state = {"done": offset + count, "total": 3 * n, "phase": phase, "time": time.time()}
+            write_json(run.eval_dir / "progress.json", state)
+            if progress:
+                progress(state["done"], state["total"], phase)
+        return callback
 
+    prompts = [e["prompt"] for e in examples]
+    references = [e["completion"][0]["content"] for e in examples]
+    gen = config.generation
     model, tokenizer, _ = models.load(config.model.name, config.model.allow_pickle)
-    base_answers = generate(model, tokenizer, prompts, config.generation, progress=report("base model", 0),
-                            stop=stop)
+    base = generate(model, tokenizer, prompts, gen, progress=report("base model", 0), stop=stop)
+    shot_rows = pick_shots(train_rows, shots, config.data.seed)
+    prompted = generate(model, tokenizer, [few_shot_prompt(shot_rows, e) for e in examples], gen,
+                        progress=report("prompting baseline", n), stop=stop)
+    base_general = general_check(model, tokenizer, gen, stop)
     base_loss = answer_loss(model, tokenizer, examples, stop)
     if final == run.adapter_dir:
         model = PeftModel.from_pretrained(model, str(final))
     else:
         model, tokenizer = _load_full(final)
-    tuned_answers = generate(model, tokenizer, prompts, config.generation,
-                             progress=report("tuned model", len(examples)), stop=stop)
+    tuned = generate(model, tokenizer, prompts, gen, progress=report("tuned model", 2 * n), stop=stop)
+    tuned_general = general_check(model, tokenizer, gen, stop)
     tuned_loss = answer_loss(model, tokenizer, examples, stop)
-    results = {"rows": len(examples), "seconds": round(time.time() - t0, 1),
-               "base": {**score(base_answers, references), "loss": base_loss, "perplexity": math.exp(base_loss)},
-               "tuned": {**score(tuned_answers, references), "loss": tuned_loss,
-                         "perplexity": math.exp(tuned_loss)}}
-    table = [{"row": e["row"], "prompt": e["prompt"][-1]["content"], "expected": ref, "base": b, "tuned": t,
-              "base_match": exact_match(b, ref), "tuned_match": exact_match(t, ref)}
-             for e, ref, b, t in zip(examples, references, base_answers, tuned_answers)]
+    results = {
+        "rows": n, "seconds": round(time.time() - t0, 1), "shots": len(shot_rows),
+        "base": {**score(base, references), "loss": base_loss, "perplexity": math.exp(base_loss)},
+        "prompted": score(prompted, references),
+        "tuned": {**score(tuned, references), "loss": tuned_loss, "perplexity": math.exp(tuned_loss)},
+        "general": {"base": sum(g["passed"] for g in base_general) / len(base_general),
+                    "tuned": sum(g["passed"] for g in tuned_general) / len(tuned_general)},
+    }
+    table = [{"row": e["row"], "prompt": e["prompt"][-1]["content"], "expected": ref, "base": b, "prompted": p,
+              "tuned": t, "base_match": exact_match(b, ref), "prompted_match": exact_match(p, ref),
+              "tuned_match": exact_match(t, ref)}
+             for e, ref, b, p, t in zip(examples, references, base, prompted, tuned)]
+    general = [{"prompt": b["prompt"], "base": b["answer"], "base_passed": b["passed"], "tuned": t["answer"],
+                "tuned_passed": t["passed"]} for b, t in zip(base_general, tuned_general)]
+    write_atomic(run.eval_dir / "rows.json", json.dumps(table, indent=1))
+    write_atomic(run.eval_dir / "general.json", json.dumps(general, indent=1))
     write_json(run.eval_dir / "results.json", results)
-    write_atomic(run.eval_dir / "rows.json", __import__("json").dumps(table, indent=1))
-    return {**results, "table": table}
+    (run.eval_dir / "progress.json").unlink(missing_ok=True)
+    return {**results, "table": table, "general_table": general}
 
 
 def _load_full(folder):
@@ -166,4 +217,5 @@ def load_results(run: Run) -> dict | None:
     results = read_json(run.eval_dir / "results.json")
     if results is not None:
         results["table"] = read_json(run.eval_dir / "rows.json", [])
+        results["general_table"] = read_json(run.eval_dir / "general.json", [])
     return results

@@ -47,6 +47,35 @@ def merged_model(run: Run, out: Path | None = None) -> Path:
     return out
 
 
+class ExportError(RuntimeError):
+    """Exporting failed; the message says why and what to do."""
+
+
+def push_to_hub(run: Run, repo_id: str, token: str, private: bool = True, merged: bool = False) -> str:
+    """Upload the adapter (or the merged model) to a Hub repository; returns its address."""
+    from huggingface_hub import HfApi
+
+    folder = merged_model(run) if merged else run.adapter_dir
+    if not folder.exists():
+        raise ExportError("This run has nothing to upload yet: let it finish first.")
+    if not repo_id or "/" not in repo_id:
+        raise ExportError("Give the repository as 'your-name/model-name'.")
+    if not (folder / "README.md").exists() or not merged:
+        write_atomic(folder / "README.md", model_card(run))
+    api = HfApi(token=token or None)
+    try:
+        url = api.create_repo(repo_id, private=private, exist_ok=True)
+        api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message=f"Upload {run.id}")
+    except Exception as err:  # offline, bad token, no rights: one plain message each
+        text = str(err)
+        if "401" in text or "403" in text or "token" in text.lower():
+            raise ExportError("The Hub refused the token. Create a token with write access at "
+                              "huggingface.co/settings/tokens and paste it again.") from None
+        raise ExportError(f"Could not reach the Hugging Face Hub ({type(err).__name__}). Check the internet "
+                          "connection; the files are also ready to download here.") from None
+    return str(url)
+
+
 def config_file(run: Run) -> Path:
     path = export_dir(run) / f"{run.id}.yaml"
     shutil.copyfile(run.config_path, path)

@@ -79,3 +79,50 @@ class JobManager:
 
 
 MANAGER = JobManager()
+
+
+class EvalJobs:
+    """Evaluations in a background thread, one at a time; progress is in the run's eval/progress.json."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._job: Job | None = None
+        self.error: dict[str, str] = {}
+
+    def current(self) -> Job | None:
+        with self._lock:
+            return self._job if self._job and self._job.alive else None
+
+    def start(self, run: Run, rows: int | None = None) -> Job:
+        from .evaluate import Cancelled, evaluate_run
+        from .train import plain_reason
+
+        with self._lock:
+            if self._job and self._job.alive:
+                raise JobBusy(self._job.run.id)
+            job = Job(run, thread=None)  # type: ignore[arg-type]
+            self.error.pop(run.id, None)
+
+            def work():
+                try:
+                    job.result = evaluate_run(run, rows=rows, stop=job.stop_event)
+                except Cancelled:
+                    self.error[run.id] = "Evaluation was cancelled."
+                except Exception as err:  # shown on the page as a message
+                    self.error[run.id] = plain_reason(err).replace("Training failed", "Evaluation failed")
+                finally:
+                    (run.eval_dir / "progress.json").unlink(missing_ok=True)
+
+            job.thread = threading.Thread(target=work, name=f"eval-{run.id}", daemon=True)
+            self._job = job
+            job.thread.start()
+            return job
+
+    def cancel(self) -> bool:
+        job = self.current()
+        if job:
+            job.stop_event.set()
+        return job is not None
+
+
+EVALS = EvalJobs()

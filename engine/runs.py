@@ -159,6 +159,29 @@ def describe_state(status: dict) -> tuple[str, str]:
     return level, text
 
 
+def compare(selected: list["Run"]) -> tuple[list[dict], list[dict]]:
+    """(settings rows with a 'differs' flag, metrics rows) for runs side by side."""
+    from .evaluate import load_results
+
+    configs = {r.id: r.config().to_dict() for r in selected}
+    settings = []
+    for section in ("data", "model", "method", "training", "generation"):
+        for key in next(iter(configs.values()))[section]:
+            values = {rid: c[section][key] for rid, c in configs.items()}
+            settings.append({"setting": f"{section}.{key}", **{k: str(v) for k, v in values.items()},
+                             "differs": len({str(v) for v in values.values()}) > 1})
+    metrics = []
+    for run in selected:
+        status, results = run.status(), load_results(run) or {}
+        final = status.get("final") or {}
+        metrics.append({"run": run.id, "status": status["state"], "steps": status.get("step"),
+                        "validation loss": final.get("eval_loss"), "training loss": final.get("train_loss"),
+                        "minutes": round(final.get("runtime_s", 0) / 60, 1) if final else None,
+                        "exact match (tuned)": (results.get("tuned") or {}).get("exact_match"),
+                        "exact match (base)": (results.get("base") or {}).get("exact_match")})
+    return settings, metrics
+
+
 def mark_checkpoint(path: Path) -> None:
     sizes = {f.name: f.stat().st_size for f in Path(path).iterdir() if f.is_file() and f.name != MARKER}
     write_json(Path(path) / MARKER, {"files": sizes, "time": time.time()})

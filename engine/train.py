@@ -38,6 +38,7 @@ class StudioCallback(TrainerCallback):
         self.t0, self.step0 = time.time(), state.global_step
         self.train_time, self.step_t = 0.0, None  # seconds spent in training steps, not evaluation
         self.last_t, self.last_tokens = 0.0, None
+        self.evals = 0
         if state.is_world_process_zero:
             self.run.set_status("running", step=state.global_step, max_steps=state.max_steps,
                                 message="Training.", started=self.t0)
@@ -73,9 +74,10 @@ class StudioCallback(TrainerCallback):
         now = time.time()
         done = state.global_step - self.step0
         elapsed = now - self.t0
+        if "eval_loss" in logs:
+            self.evals += 1
         record = {"step": state.global_step, "epoch": round(state.epoch or 0, 4), "time": now,
-                  "elapsed_s": round(elapsed, 2),
-                  "remaining_s": round(elapsed / done * (state.max_steps - state.global_step), 1) if done else None}
+                  "elapsed_s": round(elapsed, 2), "remaining_s": self.remaining(args, state, elapsed, done)}
         if "eval_loss" in logs:
             record["eval_loss"] = logs["eval_loss"]
         if "loss" in logs:
@@ -94,6 +96,15 @@ class StudioCallback(TrainerCallback):
                             remaining_s=record["remaining_s"])
         if self.on_record:
             self.on_record(record, state)
+
+    def remaining(self, args, state, elapsed: float, done: int) -> float | None:
+        """Seconds left: training steps at their measured pace plus the evaluations still to come."""
+        if not done:
+            return None
+        left = state.max_steps - state.global_step
+        evals_left = left // args.eval_steps if args.eval_strategy != "no" and args.eval_steps else 0
+        other = max(elapsed - self.train_time, 0) / max(self.evals, 1)  # evaluation, saving, logging
+        return round(self.train_time / done * left + evals_left * other, 1)
 
     def on_save(self, args, state, control, **kw):
         if state.is_world_process_zero:

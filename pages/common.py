@@ -4,16 +4,16 @@ Only drawing and session state here; everything computed lives in engine/.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import streamlit as st
 
 from engine import charts, data, jobs, models, runs, stats
 from engine.paths import uploads_dir
+from engine.export import ExportError
 from engine.settings import RunConfig, SettingsError, describe, set_value
 
-KNOWN_ERRORS = (data.DataError, models.ModelError, SettingsError, FileNotFoundError, jobs.JobBusy)
+KNOWN_ERRORS = (data.DataError, models.ModelError, SettingsError, FileNotFoundError, jobs.JobBusy, ExportError)
 
 
 def config() -> RunConfig:
@@ -172,7 +172,12 @@ def final_metrics(status: dict) -> None:
 def live_run(run_id: str, key: str = "live") -> None:
     """Status, progress and charts of a run; refreshes itself every 2 s while the run is going."""
     run = runs.get_run(run_id)
-    going = run.status()["state"] in ("running", "queued")
+
+    def active() -> bool:
+        job = manager().current()
+        return run.status()["state"] in ("running", "queued") or (job is not None and job.run.id == run_id)
+
+    going = active()
 
     @st.fragment(run_every=2.0 if going else None)
     def draw():
@@ -180,9 +185,8 @@ def live_run(run_id: str, key: str = "live") -> None:
         show_status(run, status)
         final_metrics(status)
         show_charts(run.metrics(), key)
-        if going and status["state"] not in ("running", "queued"):
-            time.sleep(0.2)
-            st.rerun()  # once, so the whole page shows the ended run (buttons, links)
+        if going and not active():
+            st.rerun()  # once the job is over, so the whole page shows the ended run (buttons, links)
 
     draw()
 
@@ -192,3 +196,17 @@ def step_states() -> dict[str, bool]:
     job = manager().current()
     return {"dataset": bool(cfg.data.train_file), "model": bool(st.session_state.get("model_chosen")),
             "settings": bool(st.session_state.get("settings_seen")), "run": job is not None}
+
+
+def pick_run(label: str = "Run", finished_only: bool = True) -> runs.Run | None:
+    """A select box of runs (finished ones by default), remembering the choice across pages."""
+    found = [r for r in runs.list_runs() if not finished_only or r.final_dir() is not None]
+    if not found:
+        st.info("No finished run yet. Train one first.")
+        st.page_link("pages/train.py", label="4. Train", icon=":material/monitoring:")
+        return None
+    ids = [r.id for r in found]
+    wanted = st.query_params.get("run") or st.session_state.get("run_id")
+    chosen = st.selectbox(label, ids, index=ids.index(wanted) if wanted in ids else 0)
+    st.session_state["run_id"] = chosen
+    return runs.get_run(chosen)

@@ -5,6 +5,8 @@ import os
 import sys
 from pathlib import Path
 
+import csv
+
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,3 +59,48 @@ def tiny_model_dir(tmp_path_factory, tokenizer):
 @pytest.fixture
 def data_dir():
     return ROOT / "assets" / "data"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can react to a failure (browser screenshots)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def small_csv(path: Path, n: int = 40) -> Path:
+    with open(ROOT / "assets/data/ticket_routing/train.csv", newline="") as src:
+        rows = list(csv.reader(src))[: n + 1]
+    with open(path, "w", newline="") as dst:
+        csv.writer(dst).writerows(rows)
+    return path
+
+
+def tiny_config(tmp_path, model_dir, **training):
+    from engine.settings import RunConfig
+
+    config = RunConfig(name="tiny")
+    config.data.train_file = str(small_csv(tmp_path / "train.csv"))
+    config.data.val_fraction = 0.2
+    config.model.name = str(model_dir)
+    config.training.preset = "custom"
+    values = dict(max_steps=12, batch_size=4, learning_rate=5e-3, max_length=128, log_every=1, eval_every=4,
+                  save_every=3, keep_checkpoints=5, warmup_ratio=0.0, lr_scheduler="constant")
+    values.update(training)
+    for key, value in values.items():
+        setattr(config.training, key, value)
+    return config.validate()
+
+
+
+
+@pytest.fixture(scope="session")
+def finished_tiny_run(tmp_path_factory, tiny_model_dir):
+    """A LoRA run of the tiny model, trained to the end (12 steps)."""
+    from engine import runs, train
+
+    run = runs.create_run(tiny_config(tmp_path_factory.mktemp("finished"), tiny_model_dir))
+    status = train.train_run(run)
+    assert status["state"] == "finished", status
+    return run

@@ -1,7 +1,6 @@
 """Training, stopping, resuming, divergence and export, on a tiny 2-layer model (fast) and once on the real one."""
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
@@ -14,30 +13,9 @@ from transformers import TrainerCallback
 
 from engine import export, jobs, runs, train
 from engine.settings import RunConfig
+from conftest import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def small_csv(path: Path, n: int = 40) -> Path:
-    with open(ROOT / "assets/data/ticket_routing/train.csv", newline="") as src:
-        rows = list(csv.reader(src))[: n + 1]
-    with open(path, "w", newline="") as dst:
-        csv.writer(dst).writerows(rows)
-    return path
-
-
-def tiny_config(tmp_path, model_dir, **training) -> RunConfig:
-    config = RunConfig(name="tiny")
-    config.data.train_file = str(small_csv(tmp_path / "train.csv"))
-    config.data.val_fraction = 0.2
-    config.model.name = str(model_dir)
-    config.training.preset = "custom"
-    values = dict(max_steps=12, batch_size=4, learning_rate=5e-3, max_length=128, log_every=1, eval_every=4,
-                  save_every=3, keep_checkpoints=5, warmup_ratio=0.0, lr_scheduler="constant")
-    values.update(training)
-    for key, value in values.items():
-        setattr(config.training, key, value)
-    return config.validate()
 
 
 class AtStep(TrainerCallback):
@@ -51,13 +29,9 @@ class AtStep(TrainerCallback):
             self.action(model)
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, tiny_model_dir):
-    config = tiny_config(tmp_path_factory.mktemp("finished"), tiny_model_dir)
-    run = runs.create_run(config)
-    status = train.train_run(run)
-    assert status["state"] == "finished", status
-    return run
+@pytest.fixture
+def finished_run(finished_tiny_run):
+    return finished_tiny_run
 
 
 def test_training_finishes_with_metrics_and_adapter(finished_run):

@@ -1,0 +1,63 @@
+import streamlit as st
+
+from engine.chat import ChatModels
+from pages.common import config as user_config
+from pages.common import explain, pick_run, setting_widget, settings_rows
+
+st.title("Chat")
+st.markdown("Talk to your fine-tuned model; the base model answers the same message beside it.")
+run = pick_run()
+if run is None:
+    st.stop()
+
+
+@st.cache_resource(max_entries=1, show_spinner="Loading the models…")
+def chat_models(run_id: str):
+    from engine import runs
+
+    return ChatModels(runs.get_run(run_id))
+
+
+try:
+    pair = chat_models(run.id)
+except Exception as err:
+    explain(err)
+    st.stop()
+
+cfg = user_config()
+with st.expander("Answer settings"):
+    for row in settings_rows("generation", skip=("eval_rows",)):
+        setting_widget(cfg, row)
+    system = st.text_input("System prompt", run.config().data.system_prompt,
+                           help="An instruction the model sees before the conversation; use the one it was "
+                                "trained with for the fairest comparison.")
+history = st.session_state.setdefault("chat", {}).setdefault(run.id, [])
+if st.button("Clear the conversation", icon=":material/delete:"):
+    history.clear()
+
+
+def messages(which: str, new: str) -> list[dict]:
+    turns = [{"role": "system", "content": system}] if system else []
+    for turn in history:
+        turns += [{"role": "user", "content": turn["user"]}, {"role": "assistant", "content": turn[which]}]
+    return turns + [{"role": "user", "content": new}]
+
+
+tuned_col, base_col = st.columns(2)
+tuned_col.subheader("Fine-tuned")
+base_col.subheader("Base model")
+for turn in history:
+    for col, which in ((tuned_col, "tuned"), (base_col, "base")):
+        with col:
+            st.chat_message("user").text(turn["user"])
+            st.chat_message("assistant").text(turn[which])
+
+prompt = st.chat_input("Type a message")
+if prompt:
+    answers = {}
+    for col, which in ((tuned_col, "tuned"), (base_col, "base")):
+        with col:
+            st.chat_message("user").text(prompt)
+            with st.chat_message("assistant"):
+                answers[which] = st.write_stream(pair.stream(messages(which, prompt), cfg.generation, which))
+    history.append({"user": prompt, **{k: str(v) for k, v in answers.items()}})

@@ -1,0 +1,145 @@
+"""The whole walk in a real browser: Debian's chromium driven by Playwright against `streamlit run studio.py`.
+
+Upload a demo file, keep the default model and the quick preset, start training on the real default model,
+watch the loss chart reach two points, stop, and find the run on the Runs page. Screenshots of every page go
+to tests/artifacts/screenshots/.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "tests" / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def studio(studio_home):
+    port = free_port()
+    env = {**os.environ, "STUDIO_HOME": str(studio_home), "PYTHONPATH": str(ROOT)}
+    log = open(studio_home / "streamlit.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "studio.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(30)
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(request):
+    yield
+    report = getattr(request.node, "rep_call", None)
+    tab = request.node.funcargs.get("page")
+    if report is not None and report.failed and tab is not None:
+        tab.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def page(studio):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 2200})
+        tab.set_default_timeout(120_000)
+        tab.goto(studio)
+        yield tab
+        browser.close()
+
+
+def settle(tab) -> None:
+    """Wait until Streamlit has finished running the page script."""
+    time.sleep(1.0)
+    tab.wait_for_function("!document.querySelector('[data-testid=stStatusWidget]')")
+    time.sleep(0.5)
+
+
+def go(tab, label: str) -> None:
+    tab.get_by_role("link", name=label).first.click()
+    tab.wait_for_selector(f"h1:has-text('{label}')")
+    settle(tab)
+
+
+def shot(tab, name: str) -> None:
+    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_the_whole_walk_in_a_real_browser(page, studio_home):
+    tab = page
+    tab.wait_for_selector("h1:has-text('Fine-tuning studio')")
+    settle(tab)
+    assert tab.get_by_text("Is fine-tuning the right tool for you?").is_visible()
+    shot(tab, "1-home")
+
+    go(tab, "1. Dataset")
+    tab.get_by_text("My own file").click()
+    settle(tab)
+    tab.locator("input[type=file]").first.set_input_files(str(ROOT / "assets/data/ticket_routing/train.csv"))
+    tab.wait_for_selector("text=300 usable examples out of 300 rows")
+    settle(tab)
+    assert tab.get_by_text("One example, exactly as the model sees it").is_visible()
+    assert (studio_home / "uploads" / "train.csv").exists()
+    shot(tab, "2-dataset")
+
+    go(tab, "2. Model")
+    tab.wait_for_selector("text=LORA: Fits")
+    shot(tab, "3-model")
+
+    go(tab, "3. Settings")
+    tab.wait_for_selector("text=Pre-flight check")
+    assert tab.get_by_text("Quick demo", exact=True).first.is_visible()
+    shot(tab, "4-settings")
+
+    go(tab, "4. Train")
+    tab.get_by_role("button", name="Start training").click()
+    tab.wait_for_selector("text=is training")
+    # The live chart: the first trace of the loss chart reaches two points without any click.
+    tab.wait_for_function("""() => {
+        const plots = [...document.querySelectorAll('.js-plotly-plot')];
+        return plots.some(p => p.data && p.data[0] && p.data[0].name === 'training loss'
+                               && p.data[0].x.length >= 2);
+    }""", timeout=300_000)
+    points = tab.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .map(p => p.data[0]).filter(t => t && t.name === 'training loss')[0].x.length""")
+    assert points >= 2
+    shot(tab, "5-train-live")
+
+    tab.get_by_role("button", name="Stop").click()
+    tab.wait_for_selector("text=Stopped by you", timeout=180_000)
+    settle(tab)
+    shot(tab, "6-train-stopped")
+    run_id = tab.url.split("run=")[1].split("&")[0]
+
+    go(tab, "Runs")
+    tab.wait_for_selector(f"[role=gridcell]:has-text('{run_id}')", state="attached")  # in the runs table
+    tab.wait_for_selector("text=Stopped by you")  # the run opened below the table
+    assert tab.get_by_text("Resume it on the Train page").is_visible()
+    shot(tab, "7-runs")
