@@ -57,10 +57,11 @@ class LoadedData:
 
     def summary(self) -> str:
         bad = len({p.row for p in self.problems if p.row})
-        text = f"{self.file_name}: {len(self.examples)} usable examples out of {len(self.rows)} rows"
+        text = (f"{self.file_name}: {len(self.examples)} usable example{'s' * (len(self.examples) != 1)} "
+                f"out of {len(self.rows)} row{'s' * (len(self.rows) != 1)}")
         if bad:
             parts = ", ".join(f"{n} {kind}" for kind, n in self.counts().items())
-            text += f"; {bad} rows set aside ({parts})"
+            text += f"; {bad} row{'s' * (bad != 1)} set aside ({parts})"
         return text + "."
 
 
@@ -86,7 +87,10 @@ def read_table(path, name: str | None = None) -> tuple[list[str], list[dict], li
     if kind in ("csv", "tsv"):
         columns, rows, more = _read_delimited(text, name, "\t" if kind == "tsv" else ",")
     else:
-        columns, rows, more = _read_json(text, name, kind)
+        columns, rows, more, how = _read_json(text, name, kind)
+        if how != kind:
+            notes.append(f"{name} ends in .{path.suffix.lstrip('.')} but holds "
+                         f"{'one JSON array' if how == 'json' else 'one JSON object per line'}; read it as such.")
     problems += more
     if not rows:
         raise DataError(f"{name} has no data rows. Add at least one example under the header.")
@@ -130,8 +134,10 @@ def _read_delimited(text: str, name: str, delimiter: str):
             break
         except csv.Error as err:
             row_no += 1
-            problems.append(Problem(row_no, None, "unreadable row", f"could not be read ({err}). "
-                                    "Check for a stray quote mark or a very long field."))
+            reason = (f"has a value longer than {MAX_FIELD_CHARS:,} characters" if "field limit" in str(err)
+                      else f"could not be read ({err})")
+            problems.append(Problem(row_no, None, "unreadable row", f"{reason}. Check for a stray quote mark, "
+                                    "or shorten that text."))
             rows.append({"_row": row_no, UNREADABLE: True})
             continue
         if not values:
@@ -164,9 +170,9 @@ def _read_json(text: str, name: str, kind: str):
         if not isinstance(data, list):
             raise DataError(f"{name} holds a single {type(data).__name__}; it should be a list of examples.")
         items = [(i + 1, item) for i, item in enumerate(data)]
-        problems = []
+        problems, how = [], "json"
     else:
-        items, problems = [], []
+        items, problems, how = [], [], "jsonl"
         for i, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -188,13 +194,13 @@ def _read_json(text: str, name: str, kind: str):
             continue
         columns.update(dict.fromkeys(item))
         rows.append({"_row": row_no, **item})
-    return list(columns), rows, problems
+    return list(columns), rows, problems, how
 
 
 def _read_binary(path: Path, name: str, kind: str):
     import pandas as pd
 
-    notes = []
+    notes, sheet = [], ""
     try:
         if kind == "parquet":
             frame = pd.read_parquet(path)
@@ -218,7 +224,30 @@ def _read_binary(path: Path, name: str, kind: str):
             for i, rec in enumerate(frame.to_dict(orient="records"))]
     if not rows:
         raise DataError(f"{name} has no data rows. Add at least one example under the header.")
-    return list(frame.columns), rows, [], notes
+    problems = _unsaved_formulas(path, sheet, rows) if kind == "excel" else []
+    return list(frame.columns), rows, problems, notes
+
+
+def _unsaved_formulas(path: Path, sheet: str, rows: list[dict]) -> list[Problem]:
+    """Cells holding a formula whose result the file does not contain (saved by a program, not by Excel)."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=False)
+    try:
+        cells = book[sheet].iter_rows(values_only=True)
+        header = [str(c).strip() if c is not None else "" for c in next(cells, [])]
+        problems = []
+        for row, values in zip(rows, cells):
+            for column, value in zip(header, values):
+                if isinstance(value, str) and value.startswith("=") and row.get(column) is None:
+                    problems.append(Problem(row["_row"], column, "formula without a value",
+                                            f"holds the formula {value[:40]} whose result is not saved in the "
+                                            "file. Open the file in Excel or LibreOffice and save it, or paste "
+                                            "the values instead of formulas."))
+                    row[UNREADABLE] = True
+        return problems
+    finally:
+        book.close()
 
 
 def _plain(value):
@@ -442,12 +471,12 @@ def save_upload(name: str, content: bytes, folder: Path) -> Path:
     """Store an uploaded file under the studio's uploads folder with a safe name; refuse odd types and sizes."""
     from .paths import inside, safe_name
 
-    suffix = Path(name).suffix.lower()
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""  # '.csv' alone still ends in .csv
     if suffix not in SUFFIXES:
         raise DataError(f"{name}: files ending in '{suffix or '(none)'}' are not supported. "
                         "Save it as CSV, TSV, JSON, JSONL, Parquet or Excel (.xlsx).")
     if len(content) > MAX_FILE_BYTES:
         raise DataError(f"{name} is over the {MAX_FILE_BYTES // 2**20} MB limit. Split it or keep the rows you need.")
-    path = inside(folder, safe_name(Path(name).stem, fallback="upload") + suffix)
+    path = inside(folder, safe_name(name[: len(name) - len(suffix)], fallback="upload") + suffix)
     path.write_bytes(content)
     return path

@@ -106,15 +106,15 @@ class Run:
         write_atomic(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
 
     # checkpoints
-    def checkpoints(self) -> list[Path]:
-        """Complete, intact checkpoints, oldest first."""
+    def checkpoints(self, verify: bool = False) -> list[Path]:
+        """Complete checkpoints, oldest first (verify: also check every file's hash, as resume does)."""
         if not self.checkpoints_dir.exists():
             return []
         found = [p for p in self.checkpoints_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-        return sorted((p for p in found if checkpoint_ok(p)), key=lambda p: int(p.name.split("-")[-1]))
+        return sorted((p for p in found if checkpoint_ok(p, verify)), key=lambda p: int(p.name.split("-")[-1]))
 
-    def last_checkpoint(self) -> Path | None:
-        found = self.checkpoints()
+    def last_checkpoint(self, verify: bool = False) -> Path | None:
+        found = self.checkpoints(verify)
         return found[-1] if found else None
 
     def final_dir(self) -> Path | None:
@@ -182,19 +182,33 @@ def compare(selected: list["Run"]) -> tuple[list[dict], list[dict]]:
     return settings, metrics
 
 
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def mark_checkpoint(path: Path) -> None:
-    sizes = {f.name: f.stat().st_size for f in Path(path).iterdir() if f.is_file() and f.name != MARKER}
-    write_json(Path(path) / MARKER, {"files": sizes, "time": time.time()})
+    """Written after transformers has saved the checkpoint: sizes and hashes of what a resume will read."""
+    files = {f.name: {"size": f.stat().st_size, "sha256": _sha256(f)}
+             for f in sorted(Path(path).iterdir()) if f.is_file() and f.name != MARKER}
+    write_json(Path(path) / MARKER, {"files": files, "time": time.time()})
 
 
-def checkpoint_ok(path: Path) -> bool:
-    """The marker exists and every file it lists is there with its size (catches half-copied or cut files)."""
+def checkpoint_ok(path: Path, verify: bool = False) -> bool:
+    """The marker exists and every file it lists is there with its size (and, with verify, its hash)."""
     marker = read_json(Path(path) / MARKER)
     if not marker or not marker.get("files"):
         return False
-    for name, size in marker["files"].items():
+    for name, meta in marker["files"].items():
         file = Path(path) / name
-        if not file.exists() or file.stat().st_size != size:
+        if not file.exists() or file.stat().st_size != meta["size"]:
+            return False
+        if verify and _sha256(file) != meta["sha256"]:
             return False
     return True
 

@@ -216,14 +216,23 @@ def StudioTrainer(**kwargs):
 def train_run(run: Run, stop: threading.Event | None = None, resume: bool = False, callbacks=(),
               on_record=None) -> dict:
     """Train one run to its end; returns the final status. Never raises for training problems."""
-    stop = stop or threading.Event()
     runs.set_active(run, True)
-    trainer = None
     try:
-        checkpoint = run.last_checkpoint() if resume else None
+        return _train(run, stop or threading.Event(), resume, callbacks, on_record)
+    finally:
+        free_memory()  # here, once _train's frame and any traceback holding the model are gone
+        runs.set_active(run, False)
+
+
+def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) -> dict:
+    try:
+        checkpoint = run.last_checkpoint(verify=True) if resume else None  # a corrupted one is skipped
+        if resume and checkpoint is None:
+            raise RuntimeError("There is no complete checkpoint to resume from; start the run again.")
+        check_disk(run)
         if checkpoint is not None:
             run.truncate_metrics(int(checkpoint.name.split("-")[-1]))
-        elif not resume and (run.path / "metrics.jsonl").exists():
+        elif (run.path / "metrics.jsonl").exists():
             (run.path / "metrics.jsonl").unlink()
         run.set_status("running", message="Loading the model and data.", error=None)
         trainer, studio = build_trainer(run, stop, callbacks, on_record, resuming=checkpoint is not None)
@@ -252,14 +261,29 @@ def train_run(run: Run, stop: threading.Event | None = None, resume: bool = Fals
     except Exception as err:  # every failure ends as a status with a plain reason, the trace in error.log
         (run.path / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
         return run.set_status("failed", message=plain_reason(err), error=type(err).__name__)
-    finally:
-        del trainer
-        free_memory()
-        runs.set_active(run, False)
+
+
+def check_disk(run: Run) -> None:
+    """Refuse to start when checkpoints would not fit on the disk (estimated from the model's size)."""
+    import shutil
+
+    from .preflight import model_shape, lora_parameters
+
+    config = run.config()
+    shape = model_shape(config.model.name)
+    trained = shape["parameters"] if config.method.method == "full" else lora_parameters(shape, config.method.lora_r)
+    needed = trained * 4 * 3 * (config.training.keep_checkpoints + 1)  # weights + two AdamW moments per checkpoint
+    free = shutil.disk_usage(run.path).free
+    if needed > free * 0.9:
+        raise OSError(28, f"Not enough free disk for checkpoints: about {needed / 2**30:.1f} GB needed, "
+                          f"{free / 2**30:.1f} GB free. Keep fewer checkpoints or free some space.")
 
 
 def plain_reason(err: Exception) -> str:
     text = str(err)
+    if isinstance(err, OSError) and err.errno == 28:
+        return (f"{err.strerror if err.strerror and 'Not enough' in err.strerror else 'The disk is full.'} "
+                "The last complete checkpoint is kept; free some space and resume.")
     if isinstance(err, MemoryError) or "out of memory" in text.lower() or type(err).__name__ == "OutOfMemoryError":
         return ("The device ran out of memory. Lower the batch size or the max length, use LoRA instead of full "
                 "fine-tuning, or pick a smaller model.")

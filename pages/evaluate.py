@@ -36,12 +36,13 @@ if run.id in evals.error:
 
 @st.fragment(run_every=1.5 if job else None)
 def progress():
-    state = read_json(run.eval_dir / "progress.json")
-    if state and evals.current():
-        st.progress(state["done"] / max(state["total"], 1),
-                    text=f"{state['phase']}: {state['done']} of {state['total']} answers")
-    elif job is not None:
-        st.rerun()
+    if job is None:
+        return
+    if evals.current() is None:
+        st.rerun()  # once: the evaluation is over, show its results
+    state = read_json(run.eval_dir / "progress.json") or {"done": 0, "total": 1, "phase": "loading the models"}
+    st.progress(state["done"] / max(state["total"], 1),
+                text=f"{state['phase']}: {state['done']} of {state['total']} answers")
 
 
 progress()

@@ -116,6 +116,10 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     go(tab, "3. Settings")
     tab.wait_for_selector("text=Pre-flight check")
     assert tab.get_by_text("Quick demo", exact=True).first.is_visible()
+    steps = tab.get_by_role("spinbutton", name="Max steps")
+    steps.fill("8")  # a short run keeps the test quick; the walk is the same
+    steps.press("Enter")
+    settle(tab)
     shot(tab, "4-settings")
 
     go(tab, "4. Train")
@@ -138,8 +142,50 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     shot(tab, "6-train-stopped")
     run_id = tab.url.split("run=")[1].split("&")[0]
 
+    tab.get_by_role("button", name="Resume from the last checkpoint").click()
+    tab.wait_for_selector("text=Finished. Go on", timeout=600_000)
+    settle(tab)
+    shot(tab, "7-train-finished")
+
     go(tab, "Runs")
     tab.wait_for_selector(f"[role=gridcell]:has-text('{run_id}')", state="attached")  # in the runs table
-    tab.wait_for_selector("text=Stopped by you")  # the run opened below the table
-    assert tab.get_by_text("Resume it on the Train page").is_visible()
-    shot(tab, "7-runs")
+    tab.wait_for_selector("text=Finished. Go on")  # the run opened below the table
+    shot(tab, "8-runs")
+
+    go(tab, "Evaluate")
+    rows = tab.get_by_role("spinbutton", name="Held-out rows to answer")
+    rows.fill("8")
+    rows.press("Enter")
+    settle(tab)
+    tab.get_by_role("button", name="Evaluate").click()
+    tab.wait_for_selector("text=Side by side", timeout=600_000)
+    settle(tab)
+    assert tab.get_by_text("Did it forget what it knew?").is_visible()
+    shot(tab, "9-evaluate")
+
+    go(tab, "Chat")
+    tab.get_by_placeholder("Type a message").fill("My invoice shows the wrong amount, please fix it today.")
+    tab.keyboard.press("Enter")
+    tab.wait_for_function("document.querySelectorAll('[data-testid=stChatMessage]').length >= 4",
+                          timeout=300_000)
+    settle(tab)
+    answers = tab.locator("[data-testid=stChatMessage]").all_inner_texts()
+    assert len(answers) == 4 and all(a.strip() for a in answers[1::2])
+    shot(tab, "10-chat")
+
+    go(tab, "Export")
+    tab.get_by_role("button", name="Build the report").click()
+    tab.wait_for_selector("text=Download the report (HTML)", timeout=300_000)
+    with tab.expect_download() as download:
+        tab.get_by_role("button", name="Download the report (HTML)").click()
+    saved = SHOTS.parent / "report.html"
+    download.value.save_as(saved)
+    shot(tab, "11-export")
+
+    report = tab.context.new_page()
+    report.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else
+                 route.continue_())  # no network: the file must stand alone
+    report.goto(saved.as_uri())
+    report.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
+    assert report.get_by_text("What we taught the model").is_visible()
+    report.screenshot(path=str(SHOTS / "12-report.png"), full_page=True)
