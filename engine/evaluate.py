@@ -135,12 +135,6 @@ def general_check(model, tokenizer, settings: GenerationSettings, stop=None) -> 
             for i, a in zip(items, answers)]
 
 
-def held_out(run: Run) -> list[dict]:
-    """Rows never trained on: the held-out file, or the validation part of the split."""
-    _, _, val, _ = data_mod.prepare(run.config().data)
-    return val
-
-
 def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threading.Event | None = None,
                  shots: int = 3) -> dict:
     """Base, prompting baseline and tuned answers on held-out rows, plus the general check; saved to eval/."""

@@ -47,10 +47,11 @@ def model_shape(name: str) -> dict:
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)
     params = sum(p.numel() for p in model.parameters())
-    lora_targets = sum(p.numel() for n, p in model.named_parameters() if p.dim() == 2 and "embed" not in n
-                       and "lm_head" not in n)
+    # LoRA adds r * (in + out) weights to each linear layer of the blocks ('all-linear' leaves out the head).
+    lora_unit = sum(m.in_features + m.out_features for n, m in model.named_modules()
+                    if isinstance(m, torch.nn.Linear) and "lm_head" not in n)
     return {"parameters": params, "hidden": config.hidden_size, "layers": config.num_hidden_layers,
-            "linear": lora_targets}
+            "lora_unit": lora_unit, "vocab": config.vocab_size}
 
 
 def _is_hub_id(name: str) -> bool:
@@ -72,9 +73,26 @@ def _hub_config_only(repo_id: str):
 
 
 def lora_parameters(shape: dict, r: int) -> int:
-    """Adapter size for all-linear LoRA: r * (in + out) per square-ish matrix, about 2*r*hidden per matrix."""
-    per_layer_matrices = 7  # q, k, v, o, gate, up, down in Llama-style blocks
-    return int(shape["layers"] * per_layer_matrices * 2 * r * shape["hidden"] * 1.5)
+    """Weights an all-linear LoRA adapter of rank r adds."""
+    return r * shape["lora_unit"]
+
+
+def method_estimates(name: str, batch: int, max_length: int, lora_r: int) -> list[dict]:
+    """For each method: weights trained, estimated peak memory and a verdict on this device."""
+    device = models.device_info()
+    shape = model_shape(name)
+    rows = []
+    for method in ("lora", "full", "qlora"):
+        trained = shape["parameters"] if method == "full" else lora_parameters(shape, lora_r)
+        est = models.estimate_memory(shape["parameters"], shape["hidden"], shape["layers"], method, batch,
+                                     max_length, 2 if device.kind == "cuda" and device.bf16 else 4,
+                                     lora_fraction=trained / shape["parameters"], vocab=shape["vocab"])
+        verdict, sentence = models.memory_verdict(est["total"], device)
+        if method == "qlora" and device.kind != "cuda":
+            verdict, sentence = "not here", "Needs an NVIDIA GPU."
+        rows.append({"method": method, "trained": trained, "memory_gb": est["total"], "verdict": verdict,
+                     "sentence": sentence})
+    return rows
 
 
 def steps_for(config: RunConfig, train_rows: int) -> int:
@@ -100,7 +118,7 @@ def preflight(config: RunConfig, train_rows: int, mean_tokens: float) -> dict:
     trained = shape["parameters"] if m.method == "full" else lora_parameters(shape, m.lora_r)
     memory = models.estimate_memory(shape["parameters"], shape["hidden"], shape["layers"], m.method, t.batch_size,
                                     min(int(mean_tokens * 1.5), t.max_length), bytes_per_weight,
-                                    lora_fraction=trained / shape["parameters"])
+                                    lora_fraction=trained / shape["parameters"], vocab=shape["vocab"])
     verdict, sentence = models.memory_verdict(memory["total"], device)
     # A checkpoint holds the trained weights plus AdamW's two moments; the final model is saved once more.
     checkpoint_gb = trained * 4 * 3 / 2**30

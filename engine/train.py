@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import threading
@@ -191,6 +192,7 @@ def qlora_config(device: models.DeviceInfo):
                               bnb_4bit_compute_dtype=torch.bfloat16 if device.bf16 else torch.float16)
 
 
+@functools.lru_cache(maxsize=1)
 def _make_trainer_class():
     import torch
     from trl import SFTTrainer

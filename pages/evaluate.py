@@ -12,7 +12,7 @@ st.markdown("Did it work? The base model, the base model shown a few training ex
 run = pick_run()
 if run is None:
     st.stop()
-evals = st.cache_resource(lambda: jobs.EVALS)()
+evals = jobs.EVALS  # one per server process, shared by every tab
 job = evals.current()
 config = run.config()
 

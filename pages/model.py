@@ -47,18 +47,10 @@ try:
 except Exception as err:
     explain(err)
     st.stop()
-rows = []
-for m in methods:
-    trained = shape["parameters"] if m == "full" else preflight.lora_parameters(shape, cfg.method.lora_r)
-    est = models.estimate_memory(shape["parameters"], shape["hidden"], shape["layers"], m,
-                                 cfg.training.batch_size, cfg.training.max_length,
-                                 2 if device.kind == "cuda" and device.bf16 else 4,
-                                 lora_fraction=trained / shape["parameters"])
-    verdict, sentence = models.memory_verdict(est["total"], device)
-    if m == "qlora" and device.kind != "cuda":
-        verdict, sentence = "not here", "Needs an NVIDIA GPU."
-    rows.append({"method": m.upper(), "trained weights": f"{trained / 1e6:,.1f} M",
-                 "memory needed": f"{est['total']:.1f} GB", "verdict": verdict, "": sentence})
+rows = [{"method": r["method"].upper(), "trained weights": f"{r['trained'] / 1e6:,.1f} M",
+         "memory needed": f"{r['memory_gb']:.1f} GB", "verdict": r["verdict"], "": r["sentence"]}
+        for r in preflight.method_estimates(cfg.model.name, cfg.training.batch_size, cfg.training.max_length,
+                                            cfg.method.lora_r)]
 st.markdown(f"**{shape['parameters'] / 1e6:,.0f} million parameters**, {shape['layers']} layers. Estimated peak "
             f"memory at batch size {cfg.training.batch_size} and max length {cfg.training.max_length}:")
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

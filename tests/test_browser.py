@@ -182,7 +182,7 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     download.value.save_as(saved)
     shot(tab, "11-export")
 
-    report = tab.context.new_page()
+    report = tab.context.browser.new_page()
     report.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else
                  route.continue_())  # no network: the file must stand alone
     report.goto(saved.as_uri())
