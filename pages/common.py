@@ -13,6 +13,20 @@ from engine.paths import uploads_dir
 from engine.export import ExportError
 from engine.settings import RunConfig, SettingsError, describe, set_value
 
+def _leave_folder_mode() -> None:
+    """A first visit straight to /dataset (say) on a fresh server runs that page in Streamlit's old pages/-folder
+    mode, without studio.py's navigation. Switch that mode off once and rerun through studio.py."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_folder_mode()
+
 KNOWN_ERRORS = (data.DataError, models.ModelError, SettingsError, FileNotFoundError, jobs.JobBusy, ExportError)
 
 
