@@ -8,7 +8,7 @@ cfg = config()
 st.session_state["settings_seen"] = True
 
 GOALS = {
-    "quick": "**Quick demo**: 40 steps, finishes in about 5 minutes on a laptop CPU with short examples. "
+    "quick": "**Quick demo**: 40 steps, finishes in about 6 minutes on a 2-core laptop CPU with short examples. "
              "Shows clearly that the model learned your format.",
     "balanced": "**Balanced**: one pass over all your examples. Better results; time grows with your data.",
     "thorough": "**Thorough**: three passes, a gentler learning rate and a larger adapter. For the best "
