@@ -129,9 +129,12 @@ def cmd_evaluate(args) -> int:
     results = evaluate_run(run, rows=args.rows, progress=progress)
     print()
     print(f"{'':12}{'exact match':>12}{'token F1':>10}{'val loss':>10}{'perplexity':>12}")
-    for who in ("base", "tuned"):
+    for who, label in (("base", "base"), ("prompted", "prompting"), ("tuned", "tuned")):
         r = results[who]
-        print(f"{who:12}{r['exact_match']:>12.1%}{r['token_f1']:>10.3f}{r['loss']:>10.3f}{r['perplexity']:>12.2f}")
+        loss = f"{r['loss']:>10.3f}{r['perplexity']:>12.2f}" if "loss" in r else f"{'-':>10}{'-':>12}"
+        print(f"{label:12}{r['exact_match']:>12.1%}{r['token_f1']:>10.3f}{loss}")
+    general = results["general"]
+    print(f"everyday questions answered acceptably: {general['base']:.0%} base, {general['tuned']:.0%} tuned")
     print(f"on {results['rows']} held-out rows in {results['seconds']} s; table in {run.eval_dir / 'rows.json'}")
     return 0
 

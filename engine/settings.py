@@ -86,7 +86,7 @@ class TrainingSettings:
     max_steps: int = setting(40, "Number of training steps. 0 means train for the number of epochs below.",
                              min=0, max=1_000_000)
     epochs: float = setting(1.0, "Passes over the training data (used when steps is 0).", min=0.01, max=100.0)
-    learning_rate: float = setting(3e-3, "How big each update is. Too high diverges, too low learns nothing.",
+    learning_rate: float = setting(1e-3, "How big each update is. Too high diverges, too low learns nothing.",
                                    min=1e-7, max=1e-1)
     batch_size: int = setting(8, "Examples per step on each device.", min=1, max=512)
     grad_accum: int = setting(1, "Steps whose gradients are added before one update (a larger batch in the "
@@ -141,7 +141,7 @@ SECTIONS = {
 
 # Measured on a 2-core CPU with the embedded model on both demo datasets: docs/presets.md has the figures.
 PRESETS = {
-    "quick": {"training": {"max_steps": 40, "learning_rate": 3e-3, "batch_size": 8, "grad_accum": 1,
+    "quick": {"training": {"max_steps": 40, "learning_rate": 1e-3, "batch_size": 8, "grad_accum": 1,
                            "warmup_ratio": 0.1, "lr_scheduler": "cosine"},
               "method": {"lora_r": 16, "lora_alpha": 32}},
     "balanced": {"training": {"max_steps": 0, "epochs": 1.0, "learning_rate": 5e-4, "batch_size": 8,

@@ -263,7 +263,7 @@ def test_quick_preset_hard_values():
     config.apply_preset("thorough")
     assert (config.training.max_steps, config.training.epochs, config.method.lora_r) == (0, 3.0, 32)
     config.apply_preset("quick")
-    assert (config.training.max_steps, config.training.learning_rate, config.method.lora_r) == (40, 3e-3, 16)
+    assert (config.training.max_steps, config.training.learning_rate, config.method.lora_r) == (40, 1e-3, 16)
     assert config.training.epochs == 3.0  # not a quick-preset field
 
 
