@@ -77,21 +77,39 @@ def lora_parameters(shape: dict, r: int) -> int:
     return r * shape["lora_unit"]
 
 
+def trained_parameters(shape: dict, method: str, lora_r: int) -> int:
+    return shape["parameters"] if method == "full" else lora_parameters(shape, lora_r)
+
+
+def memory_estimate(shape: dict, method: str, batch: int, seq_len: int, lora_r: int,
+                    device: models.DeviceInfo) -> dict[str, float]:
+    """Peak training memory for this model shape and method on this device (see models.estimate_memory)."""
+    trained = trained_parameters(shape, method, lora_r)
+    return models.estimate_memory(shape["parameters"], shape["hidden"], shape["layers"], method, batch, seq_len,
+                                  2 if device.kind == "cuda" and device.bf16 else 4,
+                                  lora_fraction=trained / shape["parameters"], vocab=shape["vocab"])
+
+
+def disk_needed_bytes(config: RunConfig) -> float:
+    """A checkpoint holds the trained weights plus AdamW's two moments; full fine-tuning saves the model once more."""
+    shape = model_shape(config.model.name)
+    trained = trained_parameters(shape, config.method.method, config.method.lora_r)
+    final = shape["parameters"] * 4 if config.method.method == "full" else 0
+    return trained * 4 * 3 * (config.training.keep_checkpoints + 1) + final
+
+
 def method_estimates(name: str, batch: int, max_length: int, lora_r: int) -> list[dict]:
     """For each method: weights trained, estimated peak memory and a verdict on this device."""
     device = models.device_info()
     shape = model_shape(name)
     rows = []
     for method in ("lora", "full", "qlora"):
-        trained = shape["parameters"] if method == "full" else lora_parameters(shape, lora_r)
-        est = models.estimate_memory(shape["parameters"], shape["hidden"], shape["layers"], method, batch,
-                                     max_length, 2 if device.kind == "cuda" and device.bf16 else 4,
-                                     lora_fraction=trained / shape["parameters"], vocab=shape["vocab"])
+        est = memory_estimate(shape, method, batch, max_length, lora_r, device)
         verdict, sentence = models.memory_verdict(est["total"], device)
         if method == "qlora" and device.kind != "cuda":
             verdict, sentence = "not here", "Needs an NVIDIA GPU."
-        rows.append({"method": method, "trained": trained, "memory_gb": est["total"], "verdict": verdict,
-                     "sentence": sentence})
+        rows.append({"method": method, "trained": trained_parameters(shape, method, lora_r),
+                     "memory_gb": est["total"], "verdict": verdict, "sentence": sentence})
     return rows
 
 
@@ -114,16 +132,11 @@ def preflight(config: RunConfig, train_rows: int, mean_tokens: float) -> dict:
     seconds = steps * tokens_per_step * flops_per_token / (matmul_rate() * MEASURED_SHARE)
     if t.gradient_checkpointing:
         seconds *= 1.3
-    bytes_per_weight = 2 if device.kind == "cuda" and device.bf16 else 4
-    trained = shape["parameters"] if m.method == "full" else lora_parameters(shape, m.lora_r)
-    memory = models.estimate_memory(shape["parameters"], shape["hidden"], shape["layers"], m.method, t.batch_size,
-                                    min(int(mean_tokens * 1.5), t.max_length), bytes_per_weight,
-                                    lora_fraction=trained / shape["parameters"], vocab=shape["vocab"])
+    trained = trained_parameters(shape, m.method, m.lora_r)
+    memory = memory_estimate(shape, m.method, t.batch_size, min(int(mean_tokens * 1.5), t.max_length), m.lora_r,
+                             device)
     verdict, sentence = models.memory_verdict(memory["total"], device)
-    # A checkpoint holds the trained weights plus AdamW's two moments; the final model is saved once more.
-    checkpoint_gb = trained * 4 * 3 / 2**30
-    disk_needed = checkpoint_gb * (t.keep_checkpoints + 1) + (shape["parameters"] * 4 / 2**30 if
-                                                             m.method == "full" else 0)
+    disk_needed = disk_needed_bytes(config) / 2**30
     disk_free = shutil.disk_usage(home()).free / 2**30
     return {"steps": steps, "seconds": seconds, "memory": memory, "memory_verdict": verdict,
             "memory_sentence": sentence, "disk_needed_gb": disk_needed, "disk_free_gb": disk_free,

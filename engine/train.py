@@ -266,15 +266,12 @@ def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) 
 
 
 def check_disk(run: Run) -> None:
-    """Refuse to start when checkpoints would not fit on the disk (estimated from the model's size)."""
+    """Refuse to start when checkpoints would not fit on the disk (the same estimate as the pre-flight check)."""
     import shutil
 
-    from .preflight import model_shape, lora_parameters
+    from .preflight import disk_needed_bytes
 
-    config = run.config()
-    shape = model_shape(config.model.name)
-    trained = shape["parameters"] if config.method.method == "full" else lora_parameters(shape, config.method.lora_r)
-    needed = trained * 4 * 3 * (config.training.keep_checkpoints + 1)  # weights + two AdamW moments per checkpoint
+    needed = disk_needed_bytes(run.config())
     free = shutil.disk_usage(run.path).free
     if needed > free * 0.9:
         raise OSError(28, f"Not enough free disk for checkpoints: about {needed / 2**30:.1f} GB needed, "
