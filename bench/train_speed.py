@@ -1,13 +1,22 @@
-"""Training speed of the studio's engine on the embedded model, measured against this machine and a plain
-SFTTrainer script with library defaults, all in one run.
+"""Training speed of the studio's engine against a plain SFTTrainer script with library defaults, in one run.
 
-Prints: real (non-padding) tokens per second for both, the machine's measured fp32 matmul rate, the share of
-it that training reaches, and the ratio studio / plain. Usage: python bench/train_speed.py [--steps 12]
+Each trainer runs in its own process (so peak memory is its own) on the same data, model, LoRA settings, batch,
+learning rate and steps. Prints real (non-padding) tokens/s, seconds per step (median of the timed steps, so a
+busy neighbour on a shared machine moves it less), final training loss, peak memory (RSS), the share of the
+machine's measured matmul rate reached, and the ratios.
+
+    python bench/train_speed.py                 # plain (library defaults), plain without checkpointing, engine
+    python bench/train_speed.py --levers        # also each lever of the engine alone and combined
+    python bench/train_speed.py --steps 16 --config assets/configs/order_extraction.yaml
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -16,116 +25,193 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("STUDIO_HOME", str(ROOT / ".studio" / "bench-home"))
-
-import torch  # noqa: E402
-from transformers import TrainerCallback  # noqa: E402
-
-from engine import data, models, runs, train  # noqa: E402
-from engine.settings import RunConfig  # noqa: E402
-
 CONFIG = ROOT / "assets/configs/ticket_routing.yaml"
+WARMUP = 2  # steps not timed (first allocations, oneDNN kernel selection)
+
+# name -> (what it is, how it is built)
+TRAINERS = {
+    "plain": "plain SFTTrainer, library defaults (activation checkpointing on, full-vocabulary loss, fp32)",
+    "plain_no_ckpt": "plain SFTTrainer, library defaults but activation checkpointing off",
+    "engine": "studio engine with its defaults for this device",
+}
+LEVERS = {  # engine with one lever at a time: (compact head, LoRA dropout, precision)
+    "engine, no levers": (False, 0.05, "fp32"),
+    "+ compact loss": (True, 0.05, "fp32"),
+    "+ LoRA dropout 0": (False, 0.0, "fp32"),
+    "+ bf16 autocast": (False, 0.05, "bf16"),
+    "compact + dropout 0": (True, 0.0, "fp32"),
+    "all three": (True, 0.0, "bf16"),
+}
 
 
-def matmul_rate(n: int = 2048, repeats: int = 10) -> float:
-    """Measured fp32 matmul FLOP/s of this machine with torch's own threads."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    t = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * n**3 * repeats / (time.perf_counter() - t)
+def timing_callback():
+    from transformers import TrainerCallback
+
+    class Clock(TrainerCallback):
+        def __init__(self):
+            self.times, self.t = [], None
+
+        def on_step_begin(self, args, state, control, **kw):
+            self.t = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kw):
+            self.times.append(time.perf_counter() - self.t)
+
+    return Clock()
 
 
-class Clock(TrainerCallback):
-    """Training-step time and real tokens (attention-mask sum) after a warm-up step."""
-
-    def __init__(self, warmup: int = 2):
-        self.warmup, self.seconds, self.tokens, self.t = warmup, 0.0, 0, None
-
-    def on_step_begin(self, args, state, control, **kw):
-        self.t = time.perf_counter()
-
-    def on_step_end(self, args, state, control, **kw):
-        if state.global_step > self.warmup:
-            self.seconds += time.perf_counter() - self.t
-
-    def rate(self, trainer) -> float:
-        return self.tokens / self.seconds
-
-
-def count_tokens(trainer, clock: Clock):
-    """Wrap training_step so every real token of a measured step is counted."""
+def count_tokens(trainer, counts: list):
+    """Wrap training_step so the real tokens (attention-mask sum) of every step are counted."""
     original = trainer.training_step
 
     def step(model, inputs, *args, **kwargs):
-        if trainer.state.global_step >= clock.warmup:
-            clock.tokens += int(inputs["attention_mask"].sum()) if "attention_mask" in inputs else \
-                inputs["input_ids"].numel()
+        counts.append(int(inputs["attention_mask"].sum()) if "attention_mask" in inputs else inputs["input_ids"].numel())
         return original(model, inputs, *args, **kwargs)
 
     trainer.training_step = step
 
 
-def studio_run(config: RunConfig, steps: int) -> float:
+def load_config(path, steps: int, dropout: float | None):
+    from engine.settings import RunConfig
+
+    config = RunConfig.load(path)
     config.training.max_steps, config.training.save_every = steps, 10**5
     config.data.eval_file, config.data.val_fraction = "", 0.0  # time training only
-    run = runs.create_run(config)
-    clock = Clock()
-    trainer, _ = train.build_trainer(run, callbacks=[clock])
-    count_tokens(trainer, clock)
-    trainer.train()
-    return clock.rate(trainer)
+    if dropout is not None:
+        config.method.lora_dropout = dropout
+    return config
 
 
-def plain_run(config: RunConfig, steps: int) -> tuple[float, str]:
-    """SFTTrainer with library defaults; only what this machine or a fair comparison requires is set."""
+def build_engine(config, compact: bool | None, precision: str | None):
+    from engine import runs, speed, train
+
+    if precision:
+        config.training.precision = precision
+    trainer, _ = train.build_trainer(runs.create_run(config))
+    if compact is not None:
+        speed.set_compact_head(compact)
+    return trainer
+
+
+def build_plain(config, checkpointing: bool):
+    """SFTTrainer with library defaults; only what a fair comparison or this machine needs is set."""
+    import torch
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    config.data.eval_file, config.data.val_fraction = "", 0.0
+    from engine import data, models, speed
+
+    speed.set_compact_head(False)  # TRL's own rule
     _, train_rows, _, _ = data.prepare(config.data)
     folder = models.default_model_dir()
-    model = AutoModelForCausalLM.from_pretrained(folder)
-    tokenizer = models.load_tokenizer(folder)
-    changed = "same steps, batch size, learning rate and LoRA settings; report_to=none"
-    kwargs = dict(output_dir=tempfile.mkdtemp(), max_steps=steps, report_to="none", save_strategy="no",
-                  per_device_train_batch_size=config.training.batch_size, learning_rate=config.training.learning_rate)
+    kwargs = dict(output_dir=tempfile.mkdtemp(), max_steps=config.training.max_steps, report_to="none",
+                  save_strategy="no", per_device_train_batch_size=config.training.batch_size,
+                  learning_rate=config.training.learning_rate, seed=config.training.seed)
+    if not checkpointing:
+        kwargs["gradient_checkpointing"] = False
     if not torch.cuda.is_available():
-        kwargs.update(bf16=False, use_cpu=True)
-        changed += "; bf16=False (TRL's default bf16 needs a GPU)"
-    clock = Clock()
-    trainer = SFTTrainer(model=model, args=SFTConfig(**kwargs), train_dataset=data.to_hf(train_rows),
-                         processing_class=tokenizer, callbacks=[clock],
-                         peft_config=LoraConfig(r=config.method.lora_r, lora_alpha=config.method.lora_alpha,
-                                                lora_dropout=config.method.lora_dropout,
-                                                target_modules="all-linear", task_type="CAUSAL_LM"))
-    count_tokens(trainer, clock)
-    trainer.train()
-    return clock.rate(trainer), changed
+        kwargs.update(bf16=False, use_cpu=True)  # TRL's default bf16 assumes a GPU
+    return SFTTrainer(model=AutoModelForCausalLM.from_pretrained(folder), args=SFTConfig(**kwargs),
+                      train_dataset=data.to_hf(train_rows), processing_class=models.load_tokenizer(folder),
+                      peft_config=LoraConfig(r=config.method.lora_r, lora_alpha=config.method.lora_alpha,
+                                             lora_dropout=config.method.lora_dropout,
+                                             target_modules="all-linear", task_type="CAUSAL_LM"))
+
+
+def worker(spec: dict) -> dict:
+    """Train one trainer for the given steps; return step times, tokens, final loss and peak memory."""
+    config = load_config(spec["config"], spec["steps"], spec.get("dropout"))
+    if spec["kind"] == "engine":
+        trainer = build_engine(config, spec.get("compact"), spec.get("precision"))
+    else:
+        trainer = build_plain(config, checkpointing=spec["kind"] == "plain")
+    clock, tokens = timing_callback(), []
+    trainer.add_callback(clock)
+    count_tokens(trainer, tokens)
+    result = trainer.train()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    timed = clock.times[WARMUP:]
+    return {"step_s": statistics.median(timed), "tokens_per_s": sum(tokens[WARMUP:]) / sum(timed),
+            "tokens_per_step": statistics.mean(tokens), "train_loss": result.training_loss,
+            "last_loss": losses[-1] if losses else None,
+            "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+            "precision": "bf16" if trainer.args.bf16 else "fp32"}
+
+
+def run_worker(spec: dict) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise SystemExit(f"worker {spec} failed:\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1][7:])
+
+
+def matmul_rate(dtype_name: str = "float32", n: int = 2048, repeats: int = 10) -> float:
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / statistics.median(times)
+
+
+def row(label: str, r: dict, flops_per_token: float, peaks: dict, base: dict | None = None) -> str:
+    share = r["tokens_per_s"] * flops_per_token / peaks[r["precision"]]
+    ratio = f"{r['tokens_per_s'] / base['tokens_per_s']:5.2f}x" if base else "     "
+    return (f"{label:34} {r['step_s']:6.2f} s/step {r['tokens_per_s']:7.1f} tok/s {ratio}  loss "
+            f"{r['train_loss']:.4f}  peak {r['peak_gb']:.2f} GB  {r['precision']} {share:6.1%} of peak")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--config", default=str(CONFIG))
+    parser.add_argument("--levers", action="store_true", help="Also measure each lever alone and combined.")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    config = RunConfig.load(CONFIG)
+    if args.worker:
+        print("RESULT " + json.dumps(worker(json.loads(args.worker))), flush=True)
+        return
+    import torch
+
+    from engine import models, preflight, speed
+
     device = models.device_info()
-    n_params = sum(p.numel() for p in models.load()[0].parameters())
-    rate = matmul_rate()
-    print(f"device: {device.describe()}; torch threads {torch.get_num_threads()}")
-    print(f"measured fp32 matmul rate: {rate / 1e9:.1f} GFLOP/s")
-    studio = studio_run(config, args.steps)
-    plain, changed = plain_run(RunConfig.load(CONFIG), args.steps)
-    # LoRA: forward (2N) + backward through activations (2N) per token; frozen weights get no weight gradient.
-    flops_per_token = 4 * n_params
-    print(f"model: {n_params / 1e6:.1f}M parameters, LoRA r={config.method.lora_r}, batch "
-          f"{config.training.batch_size}, {args.steps} steps (first 2 not timed)")
-    print(f"studio engine : {studio:8.1f} real tokens/s = {studio * flops_per_token / 1e9:6.1f} GFLOP/s = "
-          f"{studio * flops_per_token / rate:.1%} of the measured matmul rate")
-    print(f"plain SFTTrainer: {plain:6.1f} real tokens/s = {plain * flops_per_token / 1e9:6.1f} GFLOP/s = "
-          f"{plain * flops_per_token / rate:.1%} of the measured matmul rate  ({changed})")
-    print(f"ratio studio / plain: {studio / plain:.2f}x")
+    shape = preflight.model_shape("default")
+    peaks = {"fp32": matmul_rate("float32"), "bf16": matmul_rate("bfloat16")}
+    flops_per_token = 4 * shape["parameters"]  # LoRA: forward 2N + backward through activations 2N
+    print(f"device: {device.describe()}; torch {torch.__version__}, {torch.get_num_threads()} threads, CPU "
+          f"capability {torch.backends.cpu.get_cpu_capability()}")
+    print(f"measured matmul rate: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s")
+    print("engine levers here: " + " ".join(speed.choose(device).notes))
+    print(f"{Path(args.config).name}: {shape['parameters'] / 1e6:.1f}M parameters, {args.steps} steps "
+          f"(first {WARMUP} not timed), same data, LoRA, batch and learning rate for all\n")
+    spec = {"config": args.config, "steps": args.steps}
+    results = {}
+    for kind, label in TRAINERS.items():
+        results[kind] = run_worker({**spec, "kind": kind})
+        print(row(kind, results[kind], flops_per_token, peaks, results.get("plain")), f" ({label})", flush=True)
+    plain, engine = results["plain"], results["engine"]
+    print(f"\nratio engine / plain (library defaults): {engine['tokens_per_s'] / plain['tokens_per_s']:.2f}x")
+    print(f"ratio engine / plain without activation checkpointing: "
+          f"{engine['tokens_per_s'] / results['plain_no_ckpt']['tokens_per_s']:.2f}x")
+    print(f"final training loss: engine {engine['train_loss']:.4f}, plain {plain['train_loss']:.4f} "
+          f"({engine['train_loss'] / plain['train_loss'] - 1:+.1%})")
+    if args.levers:
+        print("\nlevers, one at a time and combined (engine, ratio to 'engine, no levers'):")
+        base = None
+        for label, (compact, dropout, precision) in LEVERS.items():
+            r = run_worker({**spec, "kind": "engine", "compact": compact, "dropout": dropout,
+                            "precision": precision})
+            base = base or r
+            print(row(label, r, flops_per_token, peaks, base), flush=True)
 
 
 if __name__ == "__main__":

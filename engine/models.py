@@ -160,15 +160,15 @@ def fix_tokenizer(tokenizer):
     return tokenizer
 
 
-def load(name: str = DEFAULT_NAME, allow_pickle: bool = False, dtype=None, device: str | None = None):
-    """(model, tokenizer, folder) ready for training or generation."""
+def load(name: str = DEFAULT_NAME, allow_pickle: bool = False, dtype=None, device: str | None = None, **kwargs):
+    """(model, tokenizer, folder) ready for training or generation; kwargs go to from_pretrained."""
     import torch
     from transformers import AutoModelForCausalLM
 
     folder = resolve(name, allow_pickle)
     tokenizer = load_tokenizer(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype or torch.float32, trust_remote_code=False,
-                                                 use_safetensors=None if allow_pickle else True)
+                                                 use_safetensors=None if allow_pickle else True, **kwargs)
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     if device:

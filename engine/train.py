@@ -17,7 +17,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 
 from . import data as data_mod
-from . import models, runs
+from . import models, runs, speed
 from .runs import Run
 
 
@@ -121,12 +121,6 @@ def weights_finite(model) -> bool:
     return all(torch.isfinite(p).all() for p in model.parameters() if p.requires_grad)
 
 
-def pick_precision(setting: str, device: models.DeviceInfo) -> str:
-    if setting != "auto":
-        return setting
-    return "bf16" if device.kind == "cuda" and device.bf16 else "fp32"
-
-
 def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), on_record=None,
                   resuming: bool = False):
     """Everything SFTTrainer needs for this run; returns (trainer, studio_callback)."""
@@ -138,15 +132,15 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
     t, m = config.training, config.method
     _, train_rows, val_rows, _ = data_mod.prepare(config.data)
     device = models.device_info()
-    precision = pick_precision(t.precision, device)
-    if precision in ("bf16", "fp16") and device.kind != "cuda":
-        raise RuntimeError(f"{precision} needs a GPU; this machine has none. Set precision to 'auto' or 'fp32'.")
-    load_kwargs = {}
+    levers = speed.choose(device, t.precision)
+    if levers.precision == "fp16" and device.kind != "cuda":
+        raise RuntimeError("fp16 needs a GPU; this machine has none. Set precision to 'auto' or 'fp32'.")
+    speed.set_compact_head(levers.compact_head)
+    load_kwargs = {"attn_implementation": levers.attention} if levers.attention else {}
     if m.method == "qlora":
         load_kwargs["quantization_config"] = qlora_config(device)
     model, tokenizer, _ = models.load(config.model.name, config.model.allow_pickle,
-                                      dtype=torch.bfloat16 if precision == "bf16" else torch.float32,
-                                      **load_kwargs)
+                                      dtype=speed.weights_dtype(levers, device, m.method), **load_kwargs)
     peft_config = None
     if m.method in ("lora", "qlora"):
         targets = m.target_modules.strip()
@@ -158,16 +152,18 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
     args = SFTConfig(
         output_dir=str(run.checkpoints_dir), seed=t.seed, data_seed=t.seed,
         max_steps=t.max_steps or -1, num_train_epochs=t.epochs, learning_rate=t.learning_rate,
-        per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.batch_size,
+        per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=eval_batch_size(t.batch_size),
         gradient_accumulation_steps=t.grad_accum, warmup_steps=t.warmup_ratio, lr_scheduler_type=t.lr_scheduler,
         weight_decay=t.weight_decay, max_length=t.max_length, packing=t.packing,
         packing_strategy="bfd" if t.packing and device.kind == "cuda" else "wrapped",
+        padding_free=levers.padding_free, use_liger_kernel=levers.liger,
         completion_only_loss=m.answers_only, logging_steps=t.log_every, logging_first_step=True,
         logging_nan_inf_filter=False,  # the studio must see NaN to call the run diverged
         eval_strategy="steps" if has_val else "no", eval_steps=t.eval_every,
         eval_on_start=has_val and not resuming,  # the untrained model's validation loss starts the chart
         save_strategy="steps", save_steps=t.save_every, save_total_limit=t.keep_checkpoints,
-        bf16=precision == "bf16", fp16=precision == "fp16", activation_checkpointing=t.gradient_checkpointing,
+        bf16=levers.precision == "bf16", fp16=levers.precision == "fp16",
+        activation_checkpointing=t.gradient_checkpointing,
         report_to="none", disable_tqdm=True, dataloader_num_workers=0, use_cpu=device.kind == "cpu",
     )
     studio = StudioCallback(run, stop or threading.Event(), on_record)
@@ -178,6 +174,11 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
     trainer.remove_callback(PrinterCallback)  # the studio callback reports progress instead
     studio.trainer = trainer
     return trainer, studio
+
+
+def eval_batch_size(train_batch: int) -> int:
+    """Validation needs no gradients, so it takes larger batches: fewer, fuller matmuls, the same loss."""
+    return min(4 * train_batch, 64)
 
 
 def qlora_config(device: models.DeviceInfo):

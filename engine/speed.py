@@ -1,0 +1,121 @@
+"""Speed levers of the training step, each chosen from what the device can do, never from a guess.
+
+Measured on the embedded model (docs/performance.md, bench/levers.py):
+- compact LM head: logits and loss only at positions that carry a label (the answers, with answers-only on),
+  instead of all positions against the 49k-word vocabulary. Exact; about half of a CPU step was that head.
+- bf16 autocast on CPUs whose matmuls are fast in bf16 (AVX-512 BF16 or AMX): about 2-3x faster matmuls there;
+  on AVX2-only CPUs bf16 is many times slower, so fp32 stays.
+- on CUDA: bf16 where supported, Liger's kernels when `liger-kernel` is installed, and TRL's own compact head.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trl
+
+# TRL's fused LM head decides compaction in a private helper; pinned here so a new TRL cannot change it unseen.
+VALIDATED_TRL = "1.16.0"
+
+
+@dataclass
+class Levers:
+    precision: str  # "fp32" or "bf16" (autocast on CPU, native on GPU)
+    compact_head: bool
+    liger: bool = False
+    padding_free: bool = False  # batches without pad tokens; needs an attention that reads sequence bounds
+    attention: str | None = None  # attn_implementation for from_pretrained; None keeps the model's (SDPA)
+    notes: list[str] = field(default_factory=list)  # plain sentences saying what was picked and why
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
+
+
+def cpu_bf16_fast() -> bool:
+    """bf16 matmuls beat fp32 on this CPU: PyTorch uses AVX-512 and the CPU has AVX-512 BF16 or AMX."""
+    import torch
+
+    capability = torch.backends.cpu.get_cpu_capability()
+    flags = cpu_flags()
+    return capability.startswith("AVX512") and bool({"avx512_bf16", "amx_bf16"} & flags)
+
+
+def choose(device, setting: str = "auto") -> Levers:
+    """The levers for a device (models.DeviceInfo) and the precision setting ('auto' picks)."""
+    levers = Levers(precision="fp32", compact_head=compact_head_available())
+    if setting != "auto":
+        levers.precision = setting
+        levers.notes.append(f"Precision {setting}, as set.")
+    elif device.kind == "cuda" and device.bf16:
+        levers.precision = "bf16"
+        levers.notes.append("bf16: this GPU computes in bf16 natively.")
+    elif device.kind == "cpu" and cpu_bf16_fast():
+        levers.precision = "bf16"
+        levers.notes.append("bf16 mixed precision: this CPU has AVX-512 BF16/AMX, where bf16 matmuls are about "
+                            "twice as fast as fp32 (weights and the adapter stay fp32).")
+    else:
+        levers.notes.append("fp32: this CPU has no fast bf16 (AVX-512 BF16 or AMX), where bf16 would be slower.")
+    if levers.compact_head:
+        levers.notes.append("Compact loss: the 49k-word output layer runs only where there is something to learn.")
+    if device.kind == "cuda" and importlib.util.find_spec("liger_kernel") is not None:
+        levers.liger = True
+        levers.notes.append("Liger kernels (RMSNorm, SwiGLU, RoPE) on the GPU.")
+    if device.kind == "cuda" and importlib.util.find_spec("flash_attn") is not None:
+        # Padding-free batches need an attention that honours sequence boundaries; SDPA does not, and on a
+        # CPU padding-free measured slower than padded batches (docs/performance.md).
+        levers.attention, levers.padding_free = "flash_attention_2", True
+        levers.notes.append("Padding-free batches with FlashAttention 2: no compute spent on padding.")
+    return levers
+
+
+def weights_dtype(levers: Levers, device, method: str):
+    """bf16 weights where they are frozen (LoRA) or the GPU trains in bf16; fp32 master weights for full
+    fine-tuning on a CPU, where bf16 is only autocast. Frozen bf16 weights also spare autocast from casting
+    every weight again at every step (a third of a CPU step when measured)."""
+    import torch
+
+    if levers.precision == "bf16" and (device.kind == "cuda" or method in ("lora", "qlora")):
+        return torch.bfloat16
+    return torch.float32
+
+
+def compact_head_available() -> bool:
+    return trl.__version__ == VALIDATED_TRL
+
+
+def set_compact_head(on: bool) -> bool:
+    """Make TRL's fused LM head score only labelled positions on every device (on=True), as it does on CUDA,
+    or give it back its own rule (on=False). Returns whether compaction is forced on.
+
+    TRL compacts only where Triton runs, to spare Neuron devices a recompilation per batch shape; the torch
+    fallback it uses elsewhere handles the compact shapes exactly (tests/test_speed.py checks loss and grads).
+    """
+    from trl.trainer import utils as trl_utils
+
+    on = on and compact_head_available()
+    trl_utils._use_triton = _compact_everywhere if on else _TRL_RULE
+    return on
+
+
+def _compact_everywhere(device) -> bool:
+    return True
+
+
+def _trl_rule():
+    from trl.trainer import utils as trl_utils
+
+    return trl_utils._use_triton
+
+
+_TRL_RULE = _trl_rule()
