@@ -5,7 +5,7 @@ PY ?= python3
 PORT ?= 8501
 ADDRESS ?= localhost
 
-.PHONY: setup setup-dev browser studio test bench
+.PHONY: setup setup-dev browser llamacpp studio test bench
 
 setup:
 	$(PY) -m pip install -q -r requirements.txt
@@ -17,10 +17,16 @@ setup-dev: setup
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
 
+# llama.cpp prebuilt for Linux x86-64 from npm (node-llama-cpp + @node-llama-cpp/linux-x64, pinned in the lock),
+# for the test that loads a GGUF export in llama.cpp itself. Its postinstall never downloads or builds anything.
+# The lock also lists the other platforms' binaries (optional, skipped by tests/llamacpp/.npmrc).
+llamacpp:
+	cd tests/llamacpp && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund --loglevel=error
+
 studio: setup
 	$(PY) -m streamlit run studio.py --server.address $(ADDRESS) --server.port $(PORT)
 
-test: setup-dev browser
+test: setup-dev browser llamacpp
 	$(PY) -m pytest
 
 bench: setup

@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run", help="Run id or run folder.")
     export.add_argument("--merged", action="store_true", help="Also build the merged model (safetensors).")
     export.add_argument("--out", help="Folder for the merged model (default: the run's export/merged).")
+    export.add_argument("--gguf", choices=["f16", "f32", "q8_0"], help="Also write a GGUF file with an Ollama "
+                        "Modelfile (for Ollama, llama.cpp, LM Studio), zipped; builds the merged model first. "
+                        "K-quants (Q4_K_M) need llama.cpp's llama-quantize on the F16 file.")
     sub.add_parser("runs", help="List every run with its status and final metrics.")
     check = sub.add_parser("check", help="Check a config's data: problems by row and token statistics.")
     check.add_argument("config")
@@ -148,6 +151,15 @@ def cmd_export(args) -> int:
     print(f"config:   {export.config_file(run)}")
     if args.merged:
         print(f"merged:   {export.merged_model(run, Path(args.out) if args.out else None)}")
+    if args.gguf:
+        def progress(fraction, text):
+            print(f"\rGGUF: {fraction:4.0%} {text:40}", end="", flush=True)
+
+        made = export.gguf_export(run, args.gguf, progress)
+        print(f"\ngguf:     {made['gguf']} ({made['size_bytes'] / 1e6:.0f} MB in {made['seconds']} s)")
+        print(f"ollama:   {made['modelfile']}; zip with both: {made['zip']}")
+        print(f"          cd {Path(made['gguf']).parent} && {made['commands']['create']} && {made['commands']['run']}")
+        print(f"llama.cpp: {made['commands']['llama_cli']}")
     for label, command in export.commands(run).items():
         print(f"{label + ':':10}{command}")
     return 0
@@ -196,9 +208,10 @@ def main(argv=None) -> int:
         return 2
     except Exception as err:
         from .data import DataError
+        from .gguf_export import GGUFError
         from .models import ModelError
 
-        if isinstance(err, (DataError, ModelError)):
+        if isinstance(err, (DataError, ModelError, GGUFError)):
             print(f"error: {err}", file=sys.stderr)
             return 2
         raise

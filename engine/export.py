@@ -1,8 +1,11 @@
 """Taking the result home: the LoRA adapter, a merged model with a model card, and the run's YAML."""
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
+import time
+import zipfile
 from pathlib import Path
 
 from . import models
@@ -49,6 +52,89 @@ def merged_model(run: Run, out: Path | None = None) -> Path:
 
 class ExportError(RuntimeError):
     """Exporting failed; the message says why and what to do."""
+
+
+# ---------------------------------------------------------------- GGUF for Ollama / llama.cpp / LM Studio
+
+def ollama_name(run: Run) -> str:
+    return re.sub(r"[^a-z0-9._-]+", "-", run.id.lower()).strip("-.") or "model"
+
+
+def gguf_dir(run: Run) -> Path:
+    return export_dir(run) / "gguf"
+
+
+def gguf_source(run: Run) -> Path:
+    """The folder whose architecture and tokenizer decide whether GGUF export is possible."""
+    config = run.config()
+    if run.model_dir.exists():
+        return run.model_dir
+    return models.resolve(config.model.name, config.model.allow_pickle)
+
+
+def gguf_commands(name: str, file_name: str) -> dict[str, str]:
+    return {"create": f"ollama create {name} -f Modelfile", "run": f"ollama run {name}",
+            "llama_cli": f"llama-cli -m {file_name} -cnv", "llama_server": f"llama-server -m {file_name}"}
+
+
+def gguf_export(run: Run, out_type: str = "f16", progress=None) -> dict:
+    """GGUF file, Ollama Modelfile and README, zipped; the merged model is built first if it is missing.
+
+    progress(fraction, text) is called as it goes. Returns paths, size and the commands to type.
+    """
+    from . import gguf_export as writer
+    from .ollama import modelfile
+
+    report = progress or (lambda fraction, text: None)
+    if run.final_dir() is None:
+        raise FileNotFoundError("This run has no trained model yet: let it finish first.")
+    writer.check(gguf_source(run))  # refuse an unsupported model before merging anything
+    started = time.time()
+    merged = export_dir(run) / "merged"
+    if not (merged / "config.json").exists():
+        report(0.0, "building the merged model")
+        merged = merged_model(run)
+    name = ollama_name(run)
+    out = gguf_dir(run)
+    out.mkdir(exist_ok=True)
+    file_name = f"{name}-{out_type}.gguf"
+    path = writer.convert(merged, out / file_name, out_type, name=name,
+                          progress=lambda f, text: report(0.05 + 0.85 * f, text))
+    report(0.92, "writing the Modelfile and the zip")
+    config = run.config()
+    tokenizer = models.load_tokenizer(merged)
+    text = modelfile(file_name, tokenizer, config.data.system_prompt, config.generation)
+    write_atomic(out / "Modelfile", text)
+    commands = gguf_commands(name, file_name)
+    write_atomic(out / "README.md", gguf_readme(run, file_name, out_type, commands))
+    archive = export_dir(run) / f"{name}-{out_type}-gguf.zip"
+    with zipfile.ZipFile(archive.with_suffix(".partial"), "w") as zf:
+        zf.write(path, file_name, compress_type=zipfile.ZIP_STORED)  # weights do not compress
+        for extra in ("Modelfile", "README.md"):
+            zf.write(out / extra, extra, compress_type=zipfile.ZIP_DEFLATED)
+    archive.with_suffix(".partial").replace(archive)
+    report(1.0, "done")
+    return {"gguf": str(path), "modelfile": str(out / "Modelfile"), "zip": str(archive), "type": out_type,
+            "size_bytes": path.stat().st_size, "seconds": round(time.time() - started, 1), "name": name,
+            "commands": commands, "modelfile_text": text}
+
+
+def latest_gguf(run: Run) -> Path | None:
+    """The most recently written GGUF file of the run, if any."""
+    found = sorted(gguf_dir(run).glob("*.gguf"), key=lambda p: p.stat().st_mtime) if gguf_dir(run).exists() else []
+    return found[-1] if found else None
+
+
+def gguf_readme(run: Run, file_name: str, out_type: str, commands: dict[str, str]) -> str:
+    return "\n".join([
+        f"# {run.id} as GGUF ({out_type.upper()})", "",
+        f"`{file_name}` runs in Ollama, llama.cpp and LM Studio; `Modelfile` carries the chat format, the stop "
+        "token, the system prompt and the generation settings of the run.", "",
+        "## Ollama", "", "```bash", commands["create"], commands["run"], "```", "",
+        "## llama.cpp", "", "```bash", commands["llama_cli"], commands["llama_server"], "```", "",
+        "## LM Studio", "", f"Put `{file_name}` in a folder under LM Studio's models folder, or drag it into "
+        "the app. It reads the chat template from the file.", "",
+    ])
 
 
 def push_to_hub(run: Run, repo_id: str, token: str, private: bool = True, merged: bool = False) -> str:
