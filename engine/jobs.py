@@ -24,6 +24,7 @@ class Job:
     thread: threading.Thread
     stop_event: threading.Event = field(default_factory=threading.Event)
     result: dict | None = None
+    progress: tuple[float, str] = (0.0, "starting")
 
     @property
     def alive(self) -> bool:
@@ -126,3 +127,58 @@ class EvalJobs:
 
 
 EVALS = EvalJobs()
+
+
+class ExportBusy(JobBusy):
+    def __init__(self, run_id: str):
+        RuntimeError.__init__(self, f"A GGUF file is already being written for {run_id}. Wait for it to finish.")
+        self.run_id = run_id
+
+
+class ExportJobs:
+    """GGUF exports in a background thread, one at a time (they take tens of seconds); progress on the job."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._job: Job | None = None
+        self.error: dict[str, str] = {}
+        self.done: dict[str, dict] = {}  # run id -> the last export's result
+
+    def current(self) -> Job | None:
+        with self._lock:
+            return self._job if self._job and self._job.alive else None
+
+    def start(self, run: Run, out_type: str = "f16") -> Job:
+        from .export import gguf_export
+
+        with self._lock:
+            if self._job and self._job.alive:
+                raise ExportBusy(self._job.run.id)
+            job = Job(run, thread=None)  # type: ignore[arg-type]
+            self.error.pop(run.id, None)
+
+            def work():
+                try:
+                    job.result = gguf_export(run, out_type, progress=lambda f, text: setattr(job, "progress",
+                                                                                             (f, text)))
+                    self.done[run.id] = job.result
+                except Exception as err:  # shown on the page as a message
+                    self.error[run.id] = export_reason(err)
+
+            job.thread = threading.Thread(target=work, name=f"gguf-{run.id}", daemon=True)
+            self._job = job
+            job.thread.start()
+            return job
+
+
+def export_reason(err: Exception) -> str:
+    from .gguf_export import GGUFError
+    from .train import plain_reason
+
+    if isinstance(err, (GGUFError, FileNotFoundError)) and not getattr(err, "filename", None):
+        return str(err)
+    return plain_reason(err).replace("Training failed", "The GGUF export failed").replace(
+        " (details in error.log in the run folder)", "")
+
+
+EXPORTS = ExportJobs()

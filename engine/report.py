@@ -8,7 +8,7 @@ import html
 from datetime import datetime
 from pathlib import Path
 
-from . import charts, data, models, stats
+from . import charts, data, export, models, stats
 from .evaluate import load_results
 from .paths import write_atomic
 from .runs import Run
@@ -54,6 +54,18 @@ def plain_settings(run: Run) -> str:
             f"({t.lr_scheduler} schedule) and examples up to {t.max_length} tokens long. "
             f"Loss was computed {'on the answers only' if m.answers_only else 'on whole examples'}. "
             f"Training took {status.get('final', {}).get('runtime_s', 0) / 60:.1f} minutes.")
+
+
+def take_home(run: Run) -> str:
+    """A sentence about the GGUF export when there is one."""
+    path = export.latest_gguf(run)
+    if path is None:
+        return ""
+    name = export.ollama_name(run)
+    return (f"<h2>Take it home</h2><p>The model is also saved as <code>{html.escape(path.name)}</code> "
+            f"({path.stat().st_size / 1e6:.0f} MB, GGUF), which runs on a laptop without Python in Ollama "
+            f"(<code>ollama create {html.escape(name)} -f Modelfile</code>, then <code>ollama run "
+            f"{html.escape(name)}</code>), llama.cpp and LM Studio.</p>")
 
 
 def build(run: Run, examples: int = 6) -> str:
@@ -108,6 +120,7 @@ Both falling together means the model learned the task rather than memorising th
 <h2>Repeat it</h2><p>The exact settings are in <code>config.yaml</code> of the run; on any machine:
 <code>python -m engine train config.yaml</code>, or on several GPUs
 <code>accelerate launch -m engine train config.yaml</code>.</p>
+{take_home(run)}
 """
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Fine-tuning report: "
             f"{html.escape(run.id)}</title><style>{STYLE}</style><script>{get_plotlyjs()}</script></head>"

@@ -2,7 +2,8 @@ import shutil
 
 import streamlit as st
 
-from engine import export, report
+from engine import export, jobs, report
+from engine.gguf_export import K_QUANT_NOTE, TYPES
 from pages.common import explain, pick_run
 
 st.title("Export")
@@ -39,6 +40,50 @@ with right:
         with open(archive, "rb") as fh:
             st.download_button("Download the merged model (zip)", fh, file_name=f"{run.id}-merged.zip",
                                mime="application/zip", icon=":material/download:")
+
+st.subheader("GGUF for Ollama / llama.cpp / LM Studio")
+st.markdown("One file that runs on any laptop without Python: in Ollama, llama.cpp or LM Studio. The merged model "
+            "is built first if needed; writing takes tens of seconds.")
+exports = jobs.EXPORTS  # one per server process, shared by every tab
+gguf_job = exports.current()
+out_type = st.radio("GGUF type", list(TYPES), format_func=str.upper, captions=list(TYPES.values()),
+                    horizontal=True, disabled=gguf_job is not None)
+st.caption(K_QUANT_NOTE)
+if gguf_job is None and st.button("Write the GGUF file", icon=":material/deployed_code:"):
+    try:
+        exports.start(run, out_type)
+        st.rerun()
+    except Exception as err:
+        explain(err)
+
+
+@st.fragment(run_every=1.0 if gguf_job else None)
+def gguf_progress():
+    if gguf_job is None:
+        return
+    if exports.current() is None:
+        st.rerun()  # once: the file is written, show it
+    fraction, text = gguf_job.progress
+    st.progress(min(fraction, 1.0), text=f"Writing the GGUF file for {gguf_job.run.id}: {text}")
+
+
+gguf_progress()
+if run.id in exports.error:
+    st.error(exports.error[run.id], icon=":material/warning:")
+made = exports.done.get(run.id)
+if made:
+    file_name = made["gguf"].rsplit("/", 1)[-1]
+    st.success(f"`{file_name}` written: {made['size_bytes'] / 1e6:.0f} MB ({made['type'].upper()}) in "
+               f"{made['seconds']:.0f} s.")
+    with open(made["zip"], "rb") as fh:
+        st.download_button("Download GGUF + Modelfile (zip)", fh, file_name=made["zip"].rsplit("/", 1)[-1],
+                           mime="application/zip", icon=":material/download:")
+    st.markdown("**Ollama**: unzip, then in that folder:")
+    st.code(f"{made['commands']['create']}\n{made['commands']['run']}", language="bash")
+    st.markdown("**llama.cpp**: chat in the terminal, or serve an OpenAI-compatible API:")
+    st.code(f"{made['commands']['llama_cli']}\n{made['commands']['llama_server']}", language="bash")
+    st.markdown("**LM Studio**: drag the `.gguf` file into the app. The Modelfile, for Ollama:")
+    st.code(made["modelfile_text"], language="dockerfile")
 
 st.subheader("Repeat this run")
 st.download_button("Download the settings (YAML)", run.config_path.read_bytes(), file_name=f"{run.id}.yaml",

@@ -1,7 +1,8 @@
 """The whole walk in a real browser: Debian's chromium driven by Playwright against `streamlit run studio.py`.
 
 Upload a demo file, keep the default model and the quick preset, start training on the real default model,
-watch the loss chart reach two points, stop, and find the run on the Runs page. Screenshots of every page go
+watch the loss chart reach two points, stop, and find the run on the Runs page; evaluate, chat, export (the
+report and a GGUF file for Ollama). Screenshots of every page go
 to tests/artifacts/screenshots/.
 """
 from __future__ import annotations
@@ -191,3 +192,17 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     report.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
     assert report.get_by_text("What we taught the model").is_visible()
     report.screenshot(path=str(SHOTS / "12-report.png"), full_page=True)
+    report.close()
+
+    # Take it home: the GGUF file for Ollama / llama.cpp, written in the background with a progress bar.
+    assert tab.get_by_text("GGUF for Ollama / llama.cpp / LM Studio").is_visible()
+    tab.get_by_role("button", name="Write the GGUF file").click()
+    tab.wait_for_selector("text=.gguf written", timeout=600_000)
+    settle(tab)
+    assert tab.get_by_text("MB (F16)").is_visible()
+    assert tab.get_by_role("button", name="Download GGUF + Modelfile (zip)").is_visible()
+    assert tab.locator("code", has_text="ollama create").count() >= 1
+    assert tab.locator("code", has_text="PARAMETER stop").count() >= 1  # the Modelfile is shown
+    gguf = list((studio_home / "runs" / run_id / "export" / "gguf").glob("*-f16.gguf"))
+    assert gguf and gguf[0].stat().st_size > 100e6
+    shot(tab, "13-gguf-export")

@@ -218,3 +218,18 @@ def test_modelfile_for_the_simple_fallback_template(tokenizer):
     chat = ollama.chat_format(simple)
     assert chat.around["user"] == ("### User:\n", "\n\n") and chat.generation == "### Assistant:\n"
     assert 'PARAMETER stop "<|im_end|>"' in ollama.modelfile("x.gguf", simple)
+
+
+def test_full_fine_tuning_run_exports_its_model(tiny_model_dir, tokenizer, tmp_path):
+    from pathlib import Path
+
+    from conftest import tiny_config
+    from engine import export, runs, train
+
+    config = tiny_config(tmp_path, tiny_model_dir, max_steps=2, eval_every=2, save_every=2)
+    config.method.method = "full"
+    run = runs.create_run(config.validate())
+    assert train.train_run(run)["state"] == "finished"
+    made = export.gguf_export(run, "f32")
+    assert logits_gap(run.model_dir, Path(made["gguf"]), tokenizer) < 1e-4
+    assert Path(made["zip"]).exists() and "FROM ./" in Path(made["modelfile"]).read_text()
