@@ -60,21 +60,23 @@ def timing_callback():
     return Clock()
 
 
-def count_tokens(trainer, counts: list):
-    """Wrap training_step so the real tokens (attention-mask sum) of every step are counted."""
+def count_tokens(trainer, counts: list, lengths: list):
+    """Wrap training_step so the real tokens (attention-mask sum) and padded length of every step are counted."""
     original = trainer.training_step
 
     def step(model, inputs, *args, **kwargs):
         counts.append(int(inputs["attention_mask"].sum()) if "attention_mask" in inputs else inputs["input_ids"].numel())
+        lengths.append(inputs["input_ids"].shape[1])
         return original(model, inputs, *args, **kwargs)
 
     trainer.training_step = step
 
 
-def load_config(path, steps: int, dropout: float | None):
+def load_config(path, steps: int, dropout: float | None, method: str = "lora"):
     from engine.settings import RunConfig
 
     config = RunConfig.load(path)
+    config.method.method = method
     config.training.max_steps, config.training.save_every = steps, 10**5
     config.data.eval_file, config.data.val_fraction = "", 0.0  # time training only
     if dropout is not None:
@@ -121,14 +123,14 @@ def build_plain(config, checkpointing: bool):
 
 def worker(spec: dict) -> dict:
     """Train one trainer for the given steps; return step times, tokens, final loss and peak memory."""
-    config = load_config(spec["config"], spec["steps"], spec.get("dropout"))
+    config = load_config(spec["config"], spec["steps"], spec.get("dropout"), spec.get("method", "lora"))
     if spec["kind"] == "engine":
         trainer = build_engine(config, spec.get("compact"), spec.get("precision"))
     else:
         trainer = build_plain(config, checkpointing=spec["kind"] == "plain")
-    clock, tokens = timing_callback(), []
+    clock, tokens, lengths = timing_callback(), [], []
     trainer.add_callback(clock)
-    count_tokens(trainer, tokens)
+    count_tokens(trainer, tokens, lengths)
     result = trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     timed = clock.times[WARMUP:]
@@ -136,7 +138,16 @@ def worker(spec: dict) -> dict:
             "tokens_per_step": statistics.mean(tokens), "train_loss": result.training_loss,
             "last_loss": losses[-1] if losses else None,
             "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-            "precision": "bf16" if trainer.args.bf16 else "fp32"}
+            "precision": "bf16" if trainer.args.bf16 else "fp32", "longest_batch": max(lengths),
+            "compact": _compact_on()}
+
+
+def _compact_on() -> bool:
+    from trl.trainer import utils as trl_utils
+
+    import torch
+
+    return bool(trl_utils._use_triton(torch.device("cpu")))
 
 
 def run_worker(spec: dict) -> dict:

@@ -5,6 +5,9 @@ Measured on the embedded model (docs/performance.md, bench/levers.py):
   instead of all positions against the 49k-word vocabulary. Exact; about half of a CPU step was that head.
 - bf16 autocast on CPUs whose matmuls are fast in bf16 (AVX-512 BF16 or AMX): about 2-3x faster matmuls there;
   on AVX2-only CPUs bf16 is many times slower, so fp32 stays.
+- eager attention on CPU for rows up to 512 tokens: PyTorch's CPU SDPA kernel costs more than it saves on
+  short rows (its bf16 backward most of all); eager keeps a (rows x heads x length^2) score tensor per layer,
+  small at these lengths.
 - on CUDA: bf16 where supported, Liger's kernels when `liger-kernel` is installed, and TRL's own compact head.
 """
 from __future__ import annotations
@@ -51,8 +54,11 @@ def cpu_bf16_fast() -> bool:
     return capability.startswith("AVX512") and bool({"avx512_bf16", "amx_bf16"} & flags)
 
 
-def choose(device, setting: str = "auto") -> Levers:
-    """The levers for a device (models.DeviceInfo) and the precision setting ('auto' picks)."""
+CPU_EAGER_MAX_LENGTH = 512
+
+
+def choose(device, setting: str = "auto", max_length: int = 256) -> Levers:
+    """The levers for a device (models.DeviceInfo), the precision setting ('auto' picks) and the max length."""
     levers = Levers(precision="fp32", compact_head=compact_head_available())
     if setting != "auto":
         levers.precision = setting
@@ -71,6 +77,10 @@ def choose(device, setting: str = "auto") -> Levers:
     if device.kind == "cuda" and importlib.util.find_spec("liger_kernel") is not None:
         levers.liger = True
         levers.notes.append("Liger kernels (RMSNorm, SwiGLU, RoPE) on the GPU.")
+    if device.kind == "cpu" and max_length <= CPU_EAGER_MAX_LENGTH:
+        levers.attention = "eager"
+        levers.notes.append(f"Plain attention: faster than the fused kernel on a CPU for rows up to "
+                            f"{CPU_EAGER_MAX_LENGTH} tokens.")
     if device.kind == "cuda" and importlib.util.find_spec("flash_attn") is not None:
         # Padding-free batches need an attention that honours sequence boundaries; SDPA does not, and on a
         # CPU padding-free measured slower than padded batches (docs/performance.md).
@@ -88,6 +98,18 @@ def weights_dtype(levers: Levers, device, method: str):
     if levers.precision == "bf16" and (device.kind == "cuda" or method in ("lora", "qlora")):
         return torch.bfloat16
     return torch.float32
+
+
+def keep_adapter_inputs_bf16(model, levers: Levers) -> None:
+    """Under bf16 autocast, PEFT casts each adapter's input up to the adapter's fp32 and autocast casts it back
+    down for the matmul: two copies of every activation per adapter. Let autocast alone decide."""
+    if levers.precision != "bf16":
+        return
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for module in model.modules():
+        if isinstance(module, BaseTunerLayer):
+            module.cast_input_dtype_enabled = False
 
 
 def compact_head_available() -> bool:

@@ -132,7 +132,7 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
     t, m = config.training, config.method
     _, train_rows, val_rows, _ = data_mod.prepare(config.data)
     device = models.device_info()
-    levers = speed.choose(device, t.precision)
+    levers = speed.choose(device, t.precision, t.max_length)
     if levers.precision == "fp16" and device.kind != "cuda":
         raise RuntimeError("fp16 needs a GPU; this machine has none. Set precision to 'auto' or 'fp32'.")
     speed.set_compact_head(levers.compact_head)
@@ -172,6 +172,7 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
                             processing_class=tokenizer, peft_config=peft_config,
                             callbacks=[*callbacks, studio])  # injected faults act within the step, before the studio looks
     trainer.remove_callback(PrinterCallback)  # the studio callback reports progress instead
+    speed.keep_adapter_inputs_bf16(trainer.model, levers)
     studio.trainer = trainer
     return trainer, studio
 

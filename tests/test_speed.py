@@ -128,8 +128,10 @@ def test_cpu_bf16_is_chosen_only_where_the_cpu_computes_it_fast(monkeypatch, cap
     assert speed.cpu_bf16_fast() is fast
     levers = speed.choose(models.DeviceInfo("cpu", "CPU", 16.0, 2, False))
     assert levers.precision == ("bf16" if fast else "fp32")
-    assert not levers.liger and not levers.padding_free and levers.attention is None
+    assert not levers.liger and not levers.padding_free
     assert levers.notes and ("AVX-512 BF16" in levers.notes[0])
+    assert levers.attention == "eager"  # short rows: plain attention beats the CPU's fused kernel
+    assert speed.choose(models.DeviceInfo("cpu", "CPU", 16.0, 2, False), max_length=2048).attention is None
 
 
 def test_gpu_levers_are_chosen_from_what_is_installed(monkeypatch):
@@ -165,5 +167,9 @@ def test_cpu_training_with_and_without_bf16(tmp_path, tiny_model_dir, monkeypatc
     dtypes = {(p.dtype, p.requires_grad) for p in trainer.model.parameters()}
     assert (torch.float32, True) in dtypes  # the adapter trains in fp32
     assert ((torch.bfloat16, False) in dtypes) is fast
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    adapters = [m for m in trainer.model.modules() if isinstance(m, BaseTunerLayer)]
+    assert adapters and all(m.cast_input_dtype_enabled is not fast for m in adapters)
     result = trainer.train()
     assert result.training_loss == result.training_loss  # finite, not NaN
