@@ -1,4 +1,4 @@
-"""Taking the result home: the LoRA adapter, a merged model with a model card, and the run's YAML."""
+"""Taking the result home: the LoRA adapter, a merged model with a model card, the run's YAML, and GGUF + Modelfile."""
 from __future__ import annotations
 
 import re
