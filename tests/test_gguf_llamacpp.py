@@ -88,7 +88,7 @@ def exported(run, out_type: str) -> dict:
 
 
 def test_llamacpp_answers_like_the_merged_model_in_f16(order_run, held_out, merged_answers):
-    merged, tokenizer, texts, expected = held_out
+    _, tokenizer, texts, expected = held_out
     made = exported(order_run, "f16")
     results = llamacpp(Path(made["gguf"]), texts)
     for text, result in zip(texts, results):
@@ -104,7 +104,7 @@ def test_llamacpp_answers_like_the_merged_model_in_f16(order_run, held_out, merg
 
 
 def test_llamacpp_q8_0_still_answers_the_demo_task(order_run, held_out, merged_answers):
-    merged, tokenizer, texts, expected = held_out
+    _, tokenizer, texts, expected = held_out
     made = exported(order_run, "q8_0")
     f16 = export.gguf_dir(order_run) / f"{made['name']}-f16.gguf"
     assert made["size_bytes"] < 0.6 * f16.stat().st_size

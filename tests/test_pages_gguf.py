@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
-from pathlib import Path
 
 from engine import jobs, report, runs
 from test_pages_results import open_page
