@@ -121,9 +121,40 @@ def build_plain(config, checkpointing: bool):
                                              target_modules="all-linear", task_type="CAUSAL_LM"))
 
 
+MEMORY = {  # label -> (method, batch, before the speed changes?)
+    "LoRA, before": ("lora", 8, True), "LoRA, after": ("lora", 8, False), "LoRA, after, batch 16": ("lora", 16, False),
+    "full, before": ("full", 8, True), "full, after": ("full", 8, False), "full, after, batch 4": ("full", 4, False),
+}
+
+
+def memory_table(args) -> None:
+    """Peak memory measured (RSS) against the studio's one estimate, before and after the speed levers."""
+    from engine import models, preflight, speed
+
+    device = models.device_info()
+    shape = preflight.model_shape("default")
+    print(f"\n{'memory':24} {'measured':>9} {'estimate':>9}  error")
+    for label, (method, batch, before) in MEMORY.items():
+        spec = {"config": args.config, "steps": 3, "kind": "engine", "method": method, "batch": batch}
+        if before:
+            spec.update(compact=False, precision="fp32", dropout=0.05, attention="sdpa")
+        r = run_worker(spec)
+        levers = speed.choose(device, "fp32" if before else "auto", r["longest_batch"])
+        if before:
+            levers.compact_head, levers.attention = False, None
+        est = preflight.memory_estimate(shape, method, batch, r["longest_batch"], 16, levers, device)["total"]
+        print(f"{label:24} {r['peak_gb']:8.2f}G {est:8.2f}G  {est / r['peak_gb'] - 1:+.0%}", flush=True)
+
+
 def worker(spec: dict) -> dict:
     """Train one trainer for the given steps; return step times, tokens, final loss and peak memory."""
     config = load_config(spec["config"], spec["steps"], spec.get("dropout"), spec.get("method", "lora"))
+    config.training.batch_size = spec.get("batch", config.training.batch_size)
+    if spec.get("attention") == "sdpa":  # the levers as they were before: the model's own attention
+        from engine import speed
+
+        choose = speed.choose
+        speed.choose = lambda *a, **k: _without_attention(choose(*a, **k))
     if spec["kind"] == "engine":
         trainer = build_engine(config, spec.get("compact"), spec.get("precision"))
     else:
@@ -148,6 +179,11 @@ def _compact_on() -> bool:
     import torch
 
     return bool(trl_utils._use_triton(torch.device("cpu")))
+
+
+def _without_attention(levers):
+    levers.attention = None
+    return levers
 
 
 def run_worker(spec: dict) -> dict:
@@ -185,6 +221,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--config", default=str(CONFIG))
     parser.add_argument("--levers", action="store_true", help="Also measure each lever alone and combined.")
+    parser.add_argument("--memory", action="store_true", help="Only the memory table: measured peak vs estimate.")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -204,6 +241,9 @@ def main() -> None:
     print("engine levers here: " + " ".join(speed.choose(device).notes))
     print(f"{Path(args.config).name}: {shape['parameters'] / 1e6:.1f}M parameters, {args.steps} steps "
           f"(first {WARMUP} not timed), same data, LoRA, batch and learning rate for all\n")
+    if args.memory:
+        memory_table(args)
+        return
     spec = {"config": args.config, "steps": args.steps}
     results = {}
     for kind, label in TRAINERS.items():
@@ -223,6 +263,7 @@ def main() -> None:
                             "precision": precision})
             base = base or r
             print(row(label, r, flops_per_token, peaks, base), flush=True)
+        memory_table(args)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--gguf", choices=["f16", "f32", "q8_0"], help="Also write a GGUF file with an Ollama "
                         "Modelfile (for Ollama, llama.cpp, LM Studio), zipped; builds the merged model first. "
                         "K-quants (Q4_K_M) need llama.cpp's llama-quantize on the F16 file.")
+    stop = sub.add_parser("stop", help="Ask a training run (in the studio or another terminal) to stop after "
+                                        "its current step; it saves a checkpoint and can be resumed.")
+    stop.add_argument("run", help="Run id or run folder.")
     sub.add_parser("runs", help="List every run with its status and final metrics.")
     check = sub.add_parser("check", help="Check a config's data: problems by row and token statistics.")
     check.add_argument("config")
@@ -165,6 +168,16 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_stop(args) -> int:
+    run = find_run(args.run)
+    if run.status()["state"] != "running":
+        print(f"Run {run.id} is not training (state {run.status()['state']}).", file=sys.stderr)
+        return 2
+    run.request_stop()
+    print(f"Asked run {run.id} to stop after its current step.")
+    return 0
+
+
 def cmd_runs(args) -> int:
     from . import runs
 
@@ -199,7 +212,7 @@ def cmd_check(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export, "runs": cmd_runs,
+    handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export, "runs": cmd_runs, "stop": cmd_stop,
                 "check": cmd_check}
     try:
         return handlers[args.command](args)

@@ -204,25 +204,6 @@ def device_info() -> DeviceInfo:
     return DeviceInfo("cpu", "CPU", psutil.virtual_memory().total / 2**30, cores, False)
 
 
-def estimate_memory(n_params: int, hidden: int, layers: int, method: str, batch: int, seq_len: int,
-                    bytes_per_weight: int = 4, lora_fraction: float = 0.01, vocab: int = 50_000) -> dict[str, float]:
-    """Rough peak memory of training, in GB, split by what uses it (weights, gradients, optimizer, activations)."""
-    gb = 2**30
-    if method == "qlora":
-        weights = n_params * 0.56 / gb  # 4-bit weights plus quantisation constants
-    else:
-        weights = n_params * bytes_per_weight / gb
-    trained = n_params if method == "full" else n_params * lora_fraction
-    grads = trained * 4 / gb
-    optimizer = trained * 8 / gb  # AdamW keeps two fp32 moments per trained weight
-    # Per layer about 34*s*b*h bytes in 16-bit (Korthikanti et al. 2022), doubled in fp32, plus logits.
-    act_scale = 2 if bytes_per_weight == 4 else 1
-    activations = (layers * 34 * seq_len * batch * hidden * act_scale + batch * seq_len * vocab * 8) / gb
-    total = (weights + grads + optimizer + activations) * 1.2  # framework overhead
-    return {"weights": weights, "gradients": grads, "optimizer": optimizer, "activations": activations,
-            "total": total}
-
-
 def model_summary(model) -> dict:
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -10,26 +10,27 @@ from . import models
 from .paths import home
 from .settings import RunConfig
 
-MEASURED_SHARE = 0.39  # share of the matmul rate training reaches (bench/train_speed.py on a 2-core CPU)
+# Share of the measured matmul rate that a training step reaches, by precision (bench/train_speed.py on a
+# 2-core CPU with the default levers; the rest is attention, norms, the optimizer and Python).
+MEASURED_SHARE = {"fp32": 0.39, "bf16": 0.25, "fp16": 0.25}
 
 
-@functools.lru_cache(maxsize=1)
-def matmul_rate() -> float:
-    """This machine's fp32 matmul FLOP/s, measured once (about half a second on a CPU)."""
+@functools.lru_cache(maxsize=4)
+def matmul_rate(precision: str = "fp32") -> float:
+    """This machine's matmul FLOP/s in the training precision, measured once (about half a second on a CPU)."""
     import torch
 
-    if torch.cuda.is_available():
-        a = torch.randn(4096, 4096, device="cuda", dtype=torch.bfloat16)
-        n, repeats = 4096, 20
-    else:
-        a, n, repeats = torch.randn(1024, 1024), 1024, 10
+    cuda = torch.cuda.is_available()
+    dtype = torch.float32 if precision == "fp32" and not cuda else torch.bfloat16
+    n, repeats = (4096, 20) if cuda else (1024, 10)
+    a = torch.randn(n, n, device="cuda" if cuda else "cpu", dtype=dtype)
     a @ a
-    if torch.cuda.is_available():
+    if cuda:
         torch.cuda.synchronize()
     t = time.perf_counter()
     for _ in range(repeats):
         a @ a
-    if torch.cuda.is_available():
+    if cuda:
         torch.cuda.synchronize()
     return 2 * n**3 * repeats / (time.perf_counter() - t)
 
@@ -51,7 +52,7 @@ def model_shape(name: str) -> dict:
     lora_unit = sum(m.in_features + m.out_features for n, m in model.named_modules()
                     if isinstance(m, torch.nn.Linear) and "lm_head" not in n)
     return {"parameters": params, "hidden": config.hidden_size, "layers": config.num_hidden_layers,
-            "lora_unit": lora_unit, "vocab": config.vocab_size}
+            "heads": config.num_attention_heads, "lora_unit": lora_unit, "vocab": config.vocab_size}
 
 
 def _is_hub_id(name: str) -> bool:
@@ -81,13 +82,54 @@ def trained_parameters(shape: dict, method: str, lora_r: int) -> int:
     return shape["parameters"] if method == "full" else lora_parameters(shape, lora_r)
 
 
-def memory_estimate(shape: dict, method: str, batch: int, seq_len: int, lora_r: int,
-                    device: models.DeviceInfo) -> dict[str, float]:
-    """Peak training memory for this model shape and method on this device (see models.estimate_memory)."""
+# Calibrated on the embedded model against the peak RSS that bench/train_speed.py --memory measures (LoRA and
+# full, before and after the speed levers, two batch sizes): docs/performance.md has the table.
+CPU_RUNTIME_GB = 0.9  # Python, torch, transformers, tokenizer and data, before the model
+ACTIVATION_VALUES = 34  # values kept per token, layer and hidden unit for the backward pass (Korthikanti 2022)
+
+
+def memory_estimate(shape: dict, method: str, batch: int, seq_len: int, lora_r: int, levers, device) -> dict:
+    """Peak training memory in GB, split by what uses it; the one estimate every page and check shows.
+
+    seq_len is the longest padded batch: the longest row, capped at max_length."""
+    import torch
+
+    from . import speed
+
+    gb = 2**30
+    params = shape["parameters"]
+    if method == "qlora":
+        weights = params * 0.56  # 4-bit weights plus quantisation constants
+    else:
+        weights = params * (2 if speed.weights_dtype(levers, device, method) == torch.bfloat16 else 4)
     trained = trained_parameters(shape, method, lora_r)
-    return models.estimate_memory(shape["parameters"], shape["hidden"], shape["layers"], method, batch, seq_len,
-                                  2 if device.kind == "cuda" and device.bf16 else 4,
-                                  lora_fraction=trained / shape["parameters"], vocab=shape["vocab"])
+    # AdamW: a gradient and two moments per trained weight, in fp32; an adapter also keeps its fp32 weights.
+    states = trained * (12 if method == "full" else 16)
+    value_bytes = 2 if levers.precision in ("bf16", "fp16") else 4
+    tokens = batch * seq_len
+    activations = tokens * shape["layers"] * shape["hidden"] * ACTIVATION_VALUES * value_bytes
+    if levers.attention == "eager":  # attention scores and probabilities per head, kept for the backward
+        activations += 2 * batch * shape["heads"] * seq_len**2 * shape["layers"] * value_bytes
+    # The LM head: TRL scores in tiles, so a tile of logits, of every position or only the answers (compact).
+    head = min(tokens, 4096) * shape["vocab"] * 4 * (1 if levers.compact_head else 2)
+    runtime = CPU_RUNTIME_GB * gb if device.kind == "cpu" else 0.0
+    parts = {"runtime": runtime, "weights": weights, "optimizer": states, "activations": activations, "head": head}
+    parts = {k: v / gb for k, v in parts.items()}
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def training_memory(config: RunConfig, longest_tokens: int | None = None, method: str | None = None) -> dict:
+    """The estimate for a config: at the data's longest row when known, else at max_length."""
+    from . import speed
+
+    device = models.device_info()
+    t = config.training
+    seq_len = min(longest_tokens or t.max_length, t.max_length)
+    levers = speed.choose(device, t.precision, t.max_length)
+    method = method or config.method.method
+    return memory_estimate(model_shape(config.model.name), method, t.batch_size, seq_len, config.method.lora_r,
+                           levers, device)
 
 
 def disk_needed_bytes(config: RunConfig) -> float:
@@ -98,18 +140,18 @@ def disk_needed_bytes(config: RunConfig) -> float:
     return trained * 4 * 3 * (config.training.keep_checkpoints + 1) + final
 
 
-def method_estimates(name: str, batch: int, max_length: int, lora_r: int) -> list[dict]:
+def method_estimates(config: RunConfig, longest_tokens: int | None = None) -> list[dict]:
     """For each method: weights trained, estimated peak memory and a verdict on this device."""
     device = models.device_info()
-    shape = model_shape(name)
+    shape = model_shape(config.model.name)
     rows = []
     for method in ("lora", "full", "qlora"):
-        est = memory_estimate(shape, method, batch, max_length, lora_r, device)
-        verdict, sentence = models.memory_verdict(est["total"], device)
+        total = training_memory(config, longest_tokens, method)["total"]
+        verdict, sentence = models.memory_verdict(total, device)
         if method == "qlora" and device.kind != "cuda":
             verdict, sentence = "not here", "Needs an NVIDIA GPU."
-        rows.append({"method": method, "trained": trained_parameters(shape, method, lora_r),
-                     "memory_gb": est["total"], "verdict": verdict, "sentence": sentence})
+        rows.append({"method": method, "trained": trained_parameters(shape, method, config.method.lora_r),
+                     "memory_gb": total, "verdict": verdict, "sentence": sentence})
     return rows
 
 
@@ -121,24 +163,33 @@ def steps_for(config: RunConfig, train_rows: int) -> int:
     return max(1, math.ceil(per_epoch * t.epochs))
 
 
-def preflight(config: RunConfig, train_rows: int, mean_tokens: float) -> dict:
-    """Steps, time, memory and disk for this config on this device, with plain verdicts."""
+def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
+    """Steps, time, memory and disk for this config on this device, with plain verdicts.
+
+    stats: the data's token statistics (stats.compute_stats): mean and longest row, validation rows."""
+    from . import speed
+
     device = models.device_info()
     shape = model_shape(config.model.name)
     t, m = config.training, config.method
+    levers = speed.choose(device, t.precision, t.max_length)
     steps = steps_for(config, train_rows)
-    tokens_per_step = t.batch_size * t.grad_accum * min(mean_tokens, t.max_length)
+    mean_tokens = min(stats.get("mean") or t.max_length, t.max_length)
     flops_per_token = (6 if m.method == "full" else 4) * shape["parameters"]
-    seconds = steps * tokens_per_step * flops_per_token / (matmul_rate() * MEASURED_SHARE)
+    rate = matmul_rate(levers.precision) * MEASURED_SHARE[levers.precision]
+    seconds = steps * t.batch_size * t.grad_accum * mean_tokens * flops_per_token / rate
     if t.gradient_checkpointing:
         seconds *= 1.3
+    # Validation: a forward pass (a third of a training step's work) over the held-out rows, at the start and
+    # every eval_every steps.
+    passes = 1 + steps // t.eval_every if stats.get("val_rows") else 0
+    seconds += passes * stats.get("val_rows", 0) * mean_tokens * 2 * shape["parameters"] / rate
     trained = trained_parameters(shape, m.method, m.lora_r)
-    memory = memory_estimate(shape, m.method, t.batch_size, min(int(mean_tokens * 1.5), t.max_length), m.lora_r,
-                             device)
+    memory = training_memory(config, stats.get("longest"))
     verdict, sentence = models.memory_verdict(memory["total"], device)
     disk_needed = disk_needed_bytes(config) / 2**30
     disk_free = shutil.disk_usage(home()).free / 2**30
     return {"steps": steps, "seconds": seconds, "memory": memory, "memory_verdict": verdict,
             "memory_sentence": sentence, "disk_needed_gb": disk_needed, "disk_free_gb": disk_free,
             "disk_ok": disk_needed < disk_free * 0.9, "device": device.describe(), "parameters": shape["parameters"],
-            "trained_parameters": trained}
+            "trained_parameters": trained, "levers": levers.notes}

@@ -81,6 +81,20 @@ class Run:
         write_json(self.path / "status.json", status)
         return status
 
+    # stop requests from another process (the CLI's Ctrl-C, a second tab of another server)
+    @property
+    def stop_path(self) -> Path:
+        return self.path / "stop.request"
+
+    def request_stop(self) -> None:
+        write_atomic(self.stop_path, str(time.time()))
+
+    def stop_requested(self) -> bool:
+        return self.stop_path.exists()
+
+    def clear_stop(self) -> None:
+        self.stop_path.unlink(missing_ok=True)
+
     # metrics
     def append_metrics(self, record: dict) -> None:
         with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as fh:

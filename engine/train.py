@@ -54,9 +54,12 @@ class StudioCallback(TrainerCallback):
             self.diverged = f"The loss became {self.trainer.studio_nonfinite} at step {state.global_step}."
         if control.should_save and not self.diverged and model is not None and not weights_finite(model):
             self.diverged = f"The weights became NaN or infinite at step {state.global_step}."
+        stop, diverged = agree(self.stop.is_set() or self.run.stop_requested(), bool(self.diverged))
+        if diverged and not self.diverged:
+            self.diverged = f"Another training process saw the loss become non-finite at step {state.global_step}."
         if self.diverged:
             control.should_training_stop, control.should_save, control.should_evaluate = True, False, False
-        elif self.stop.is_set():
+        elif stop:
             self.stopped = True
             control.should_training_stop, control.should_save = True, True
         if state.is_world_process_zero and state.global_step % max(1, args.logging_steps) != 0:
@@ -112,6 +115,19 @@ class StudioCallback(TrainerCallback):
             path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if path.exists():
                 runs.mark_checkpoint(path)
+
+
+def agree(*flags: bool) -> list[bool]:
+    """Under several processes (accelerate launch), every process takes the same decision at the same step,
+    or the ones that go on would wait for the others forever: each flag is true if it is in any process."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return list(flags)
+    values = torch.tensor([int(f) for f in flags], dtype=torch.int32)
+    dist.all_reduce(values, op=dist.ReduceOp.MAX)
+    return [bool(v) for v in values.tolist()]
 
 
 def weights_finite(model) -> bool:
@@ -229,19 +245,24 @@ def train_run(run: Run, stop: threading.Event | None = None, resume: bool = Fals
 
 
 def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) -> dict:
+    from accelerate import PartialState
+
+    main = PartialState().is_main_process  # under accelerate launch only the main process writes the run folder
     try:
         checkpoint = run.last_checkpoint(verify=True) if resume else None  # a corrupted one is skipped
         if resume and checkpoint is None:
             raise RuntimeError("There is no complete checkpoint to resume from; start the run again.")
         check_disk(run)
-        if checkpoint is not None:
-            run.truncate_metrics(int(checkpoint.name.split("-")[-1]))
-        elif (run.path / "metrics.jsonl").exists():
-            (run.path / "metrics.jsonl").unlink()
-        run.set_status("running", message="Loading the model and data.", error=None)
-        trainer, studio = build_trainer(run, stop, callbacks, on_record, resuming=checkpoint is not None)
-        if not trainer.is_world_process_zero():
+        if main:
+            run.clear_stop()
+            if checkpoint is not None:
+                run.truncate_metrics(int(checkpoint.name.split("-")[-1]))
+            elif (run.path / "metrics.jsonl").exists():
+                (run.path / "metrics.jsonl").unlink()
+            run.set_status("running", message="Loading the model and data.", error=None)
+        else:
             run = _Silent(run)
+        trainer, studio = build_trainer(run, stop, callbacks, on_record, resuming=checkpoint is not None)
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         step = trainer.state.global_step
         if studio.diverged:
@@ -252,19 +273,26 @@ def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) 
         final = {"train_loss": round(result.training_loss, 4), "steps": step,
                  "runtime_s": round(result.metrics.get("train_runtime", 0), 1)}
         if trainer.eval_dataset is not None:
-            evals = [r for r in run.metrics() if "eval_loss" in r]
-            if not evals or evals[-1]["step"] != step:
+            if not _evals(trainer) or _evals(trainer)[-1]["step"] != step:  # the same answer in every process
                 trainer.evaluate()  # logged through the callback like the others
-                evals = [r for r in run.metrics() if "eval_loss" in r]
+            # After a resume the log starts at the checkpoint; the run's metrics hold the whole chart.
+            evals = [r for r in run.metrics() if "eval_loss" in r] if main else _evals(trainer)
             final.update(eval_loss=round(evals[-1]["eval_loss"], 4), first_eval_loss=round(evals[0]["eval_loss"], 4))
         out = run.adapter_dir if run.config().method.method != "full" else run.model_dir
-        trainer.save_model(str(out))
-        trainer.processing_class.save_pretrained(str(out))
+        trainer.save_model(str(out))  # by the main process only
+        if main:
+            trainer.processing_class.save_pretrained(str(out))
+            run.clear_stop()
         return run.set_status("finished", step=step, final=final, remaining_s=0,
                               message=f"Finished {step} steps.")
     except Exception as err:  # every failure ends as a status with a plain reason, the trace in error.log
-        (run.path / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
+        name = "error.log" if main else f"error-{PartialState().process_index}.log"
+        (run.path / name).write_text(traceback.format_exc(), encoding="utf-8")
         return run.set_status("failed", message=plain_reason(err), error=type(err).__name__)
+
+
+def _evals(trainer) -> list[dict]:
+    return [r for r in trainer.state.log_history if "eval_loss" in r]
 
 
 def check_disk(run: Run) -> None:
@@ -311,6 +339,9 @@ class _Silent:
 
     def set_status(self, state, **fields):
         return {"state": state, **fields}
+
+    def append_metrics(self, record):
+        pass
 
     def __getattr__(self, name):
         return getattr(self._run, name)

@@ -1,15 +1,17 @@
 import pandas as pd
 import streamlit as st
 
-from engine import models, preflight
+from engine import models, preflight, speed
 from engine.settings import set_value
-from pages.common import config, explain
+from pages.common import config, data_stats, explain
 
 st.title("2. Model")
 cfg = config()
 device = models.device_info()
 st.info(f"This machine: **{device.describe()}**." + ("" if device.kind == "cuda" else
         " Training runs on the CPU: small models (up to a few hundred million parameters) train in minutes."))
+st.caption("Chosen for speed on this machine: "
+           + " ".join(speed.choose(device, cfg.training.precision, cfg.training.max_length).notes))
 
 kinds = ["Embedded default", "Recommended Hub model", "My own folder"]
 is_local = cfg.model.name not in {r["id"] for r in models.RECOMMENDED}
@@ -47,12 +49,19 @@ try:
 except Exception as err:
     explain(err)
     st.stop()
+longest = None
+if cfg.data.train_file:
+    try:
+        longest = data_stats(cfg)[3].get("longest")
+    except Exception:
+        longest = None  # the Dataset page explains data problems; estimate at the max length meanwhile
 rows = [{"method": r["method"].upper(), "trained weights": f"{r['trained'] / 1e6:,.1f} M",
          "memory needed": f"{r['memory_gb']:.1f} GB", "verdict": r["verdict"], "": r["sentence"]}
-        for r in preflight.method_estimates(cfg.model.name, cfg.training.batch_size, cfg.training.max_length,
-                                            cfg.method.lora_r)]
+        for r in preflight.method_estimates(cfg, longest)]
+length = f"your longest example ({min(longest, cfg.training.max_length)} tokens)" if longest else \
+    f"max length {cfg.training.max_length}"
 st.markdown(f"**{shape['parameters'] / 1e6:,.0f} million parameters**, {shape['layers']} layers. Estimated peak "
-            f"memory at batch size {cfg.training.batch_size} and max length {cfg.training.max_length}:")
+            f"memory at batch size {cfg.training.batch_size} and {length}:")
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 chosen = next(r for r in rows if r["method"] == method.upper())
 {"ok": st.success, "tight": st.warning}.get(chosen["verdict"], st.error)(f"{method.upper()}: {chosen['']}")

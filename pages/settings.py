@@ -8,7 +8,7 @@ cfg = config()
 st.session_state["settings_seen"] = True
 
 GOALS = {
-    "quick": "**Quick demo**: 40 steps, finishes in about 6 minutes on a 2-core laptop CPU with short examples. "
+    "quick": "**Quick demo**: 40 steps, finishes in about 2 minutes on a 2-core laptop CPU with short examples. "
              "Shows clearly that the model learned your format.",
     "balanced": "**Balanced**: one pass over all your examples. Better results; time grows with your data.",
     "thorough": "**Thorough**: three passes, a gentler learning rate and a larger adapter. For the best "
@@ -62,7 +62,7 @@ if not cfg.data.train_file:
     st.stop()
 try:
     _, train_rows, _, s = data_stats(cfg)
-    check = preflight.preflight(cfg, len(train_rows), s.get("mean", 0))
+    check = preflight.preflight(cfg, len(train_rows), s)
 except Exception as err:
     explain(err)
     st.stop()
@@ -76,6 +76,7 @@ cols[2].metric("Memory", f"{check['memory']['total']:.1f} GB")
 cols[3].metric("Disk for checkpoints", f"{check['disk_needed_gb'] * 1024:.0f} MB",
                help=f"{check['disk_free_gb']:.0f} GB free")
 {"ok": st.success, "tight": st.warning}.get(check["memory_verdict"], st.error)(check["memory_sentence"])
+st.caption("Chosen for speed on this machine: " + " ".join(check["levers"]))
 if not check["disk_ok"]:
     st.error(f"Not enough free disk: checkpoints need about {check['disk_needed_gb']:.1f} GB, "
              f"{check['disk_free_gb']:.1f} GB are free. Keep fewer checkpoints or free some space.")

@@ -25,7 +25,7 @@ if job is None:
                 cfg.name = name
                 cfg.validate()
                 _, train_rows, _, s = data_stats(cfg)
-                check = preflight.preflight(cfg, len(train_rows), s.get("mean", 0))
+                check = preflight.preflight(cfg, len(train_rows), s)
                 if not check["disk_ok"]:
                     raise RuntimeError(f"Not enough free disk for checkpoints ({check['disk_needed_gb']:.1f} GB "
                                        f"needed, {check['disk_free_gb']:.1f} GB free).")

@@ -48,7 +48,9 @@ def test_a_tokenizer_without_pad_token_or_chat_template_gets_both(tokenizer):
 def test_size_and_memory_for_each_method(default_dir):
     shape = preflight.model_shape("default")
     assert shape["parameters"] == 134_515_008 and shape["layers"] == 30
-    rows = {r["method"]: r for r in preflight.method_estimates("default", 8, 256, 16)}
+    from engine.settings import RunConfig
+
+    rows = {r["method"]: r for r in preflight.method_estimates(RunConfig())}
     assert rows["lora"]["trained"] == 4_884_480  # what PEFT reports for rank 16 on all linear layers
     assert rows["full"]["memory_gb"] > rows["lora"]["memory_gb"] > 0
     assert rows["lora"]["verdict"] in ("ok", "tight", "too big") and rows["lora"]["sentence"]
