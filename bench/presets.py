@@ -31,6 +31,7 @@ CANDIDATES = [
     ("thorough", "thorough", {}),
     ("quick, LoRA dropout 0.05", "quick", {"method.lora_dropout": 0.05}),
     ("quick, fp32", "quick", {"training.precision": "fp32"}),
+    ("quick, as before the levers", "quick", {"method.lora_dropout": 0.05, "training.precision": "fp32"}),
 ]
 
 

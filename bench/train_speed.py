@@ -33,14 +33,16 @@ TRAINERS = {
     "plain": "plain SFTTrainer, library defaults (activation checkpointing on, full-vocabulary loss, fp32)",
     "plain_no_ckpt": "plain SFTTrainer, library defaults but activation checkpointing off",
     "engine": "studio engine with its defaults for this device",
+    "engine_fp32": "studio engine at plain's precision (fp32): the loss to compare at equal settings",
 }
-LEVERS = {  # engine with one lever at a time: (compact head, LoRA dropout, precision)
-    "engine, no levers": (False, 0.05, "fp32"),
-    "+ compact loss": (True, 0.05, "fp32"),
-    "+ LoRA dropout 0": (False, 0.0, "fp32"),
-    "+ bf16 autocast": (False, 0.05, "bf16"),
-    "compact + dropout 0": (True, 0.0, "fp32"),
-    "all three": (True, 0.0, "bf16"),
+LEVERS = {  # engine with one lever at a time: (compact head, LoRA dropout, precision, attention)
+    "engine, no levers": (False, 0.05, "fp32", "sdpa"),
+    "+ compact loss": (True, 0.05, "fp32", "sdpa"),
+    "+ LoRA dropout 0": (False, 0.0, "fp32", "sdpa"),
+    "+ bf16 autocast": (False, 0.05, "bf16", "sdpa"),
+    "+ eager attention": (False, 0.05, "fp32", "auto"),
+    "all but bf16 (an AVX2-only CPU)": (True, 0.0, "fp32", "auto"),
+    "all four": (True, 0.0, "bf16", "auto"),
 }
 
 
@@ -109,7 +111,9 @@ def build_plain(config, checkpointing: bool):
     folder = models.default_model_dir()
     kwargs = dict(output_dir=tempfile.mkdtemp(), max_steps=config.training.max_steps, report_to="none",
                   save_strategy="no", per_device_train_batch_size=config.training.batch_size,
-                  learning_rate=config.training.learning_rate, seed=config.training.seed)
+                  learning_rate=config.training.learning_rate, seed=config.training.seed,
+                  # the same schedule as the engine, so the losses compare; it costs nothing either way
+                  lr_scheduler_type=config.training.lr_scheduler, warmup_steps=config.training.warmup_ratio)
     if not checkpointing:
         kwargs["gradient_checkpointing"] = False
     if not torch.cuda.is_available():
@@ -247,23 +251,25 @@ def main() -> None:
     spec = {"config": args.config, "steps": args.steps}
     results = {}
     for kind, label in TRAINERS.items():
-        results[kind] = run_worker({**spec, "kind": kind})
+        fp32 = kind == "engine_fp32"
+        results[kind] = run_worker({**spec, "kind": "engine" if fp32 else kind, **({"precision": "fp32"} if fp32 else {})})
         print(row(kind, results[kind], flops_per_token, peaks, results.get("plain")), f" ({label})", flush=True)
     plain, engine = results["plain"], results["engine"]
     print(f"\nratio engine / plain (library defaults): {engine['tokens_per_s'] / plain['tokens_per_s']:.2f}x")
     print(f"ratio engine / plain without activation checkpointing: "
           f"{engine['tokens_per_s'] / results['plain_no_ckpt']['tokens_per_s']:.2f}x")
-    print(f"final training loss: engine {engine['train_loss']:.4f}, plain {plain['train_loss']:.4f} "
-          f"({engine['train_loss'] / plain['train_loss'] - 1:+.1%})")
+    same = results["engine_fp32"]
+    print(f"final training loss at equal settings (fp32): engine {same['train_loss']:.4f}, plain "
+          f"{plain['train_loss']:.4f} ({same['train_loss'] / plain['train_loss'] - 1:+.2%}); with this device's "
+          f"{engine['precision']}: {engine['train_loss']:.4f} ({engine['train_loss'] / plain['train_loss'] - 1:+.1%})")
     if args.levers:
         print("\nlevers, one at a time and combined (engine, ratio to 'engine, no levers'):")
         base = None
-        for label, (compact, dropout, precision) in LEVERS.items():
+        for label, (compact, dropout, precision, attention) in LEVERS.items():
             r = run_worker({**spec, "kind": "engine", "compact": compact, "dropout": dropout,
-                            "precision": precision})
+                            "precision": precision, "attention": attention})
             base = base or r
             print(row(label, r, flops_per_token, peaks, base), flush=True)
-        memory_table(args)
 
 
 if __name__ == "__main__":
