@@ -103,8 +103,9 @@ class TrainingSettings:
     packing: bool = setting(False, "Pack several short examples into one sequence (faster on short data).",
                             advanced=True)
     log_every: int = setting(2, "Record the loss every this many steps.", min=1, max=10_000, advanced=True)
-    eval_every: int = setting(20, "Measure validation loss every this many steps (one pass over 60 rows costs "
-                              "about as much as three training steps).", min=1, max=100_000, advanced=True)
+    eval_every: int = setting(40, "Measure validation loss every this many steps, besides at the start and the "
+                              "end (one pass over 60 rows costs about as much as three training steps).",
+                              min=1, max=100_000, advanced=True)
     save_every: int = setting(10, "Save a checkpoint every this many steps (what resume starts from).",
                               min=1, max=100_000, advanced=True)
     keep_checkpoints: int = setting(2, "How many recent checkpoints to keep on disk.", min=1, max=100,
@@ -143,13 +144,13 @@ SECTIONS = {
 # Measured on a 2-core CPU with the embedded model on both demo datasets: docs/presets.md has the figures.
 PRESETS = {
     "quick": {"training": {"max_steps": 40, "learning_rate": 1e-3, "batch_size": 8, "grad_accum": 1,
-                           "warmup_ratio": 0.1, "lr_scheduler": "cosine"},
+                           "warmup_ratio": 0.1, "lr_scheduler": "cosine", "eval_every": 40},
               "method": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}},
     "balanced": {"training": {"max_steps": 0, "epochs": 1.0, "learning_rate": 5e-4, "batch_size": 8,
-                              "grad_accum": 1, "warmup_ratio": 0.05, "lr_scheduler": "cosine"},
+                              "grad_accum": 1, "warmup_ratio": 0.05, "lr_scheduler": "cosine", "eval_every": 20},
                  "method": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}},
     "thorough": {"training": {"max_steps": 0, "epochs": 3.0, "learning_rate": 2e-4, "batch_size": 8,
-                              "grad_accum": 2, "warmup_ratio": 0.05, "lr_scheduler": "cosine"},
+                              "grad_accum": 2, "warmup_ratio": 0.05, "lr_scheduler": "cosine", "eval_every": 20},
                  "method": {"lora_r": 32, "lora_alpha": 64, "lora_dropout": 0.0}},
 }
 

@@ -184,7 +184,7 @@ def final_metrics(status: dict) -> None:
 
 
 def live_run(run_id: str, key: str = "live") -> None:
-    """Status, progress and charts of a run; refreshes itself every 2 s while the run is going."""
+    """Status, progress and charts of a run; refreshes itself every second while the run is going."""
     run = runs.get_run(run_id)
 
     def active() -> bool:
@@ -193,7 +193,7 @@ def live_run(run_id: str, key: str = "live") -> None:
 
     going = active()
 
-    @st.fragment(run_every=2.0 if going else None)
+    @st.fragment(run_every=1.0 if going else None)
     def draw():
         status = run.status()
         show_status(run, status)
