@@ -184,7 +184,8 @@ def final_metrics(status: dict) -> None:
 
 
 def live_run(run_id: str, key: str = "live") -> None:
-    """Status, progress and charts of a run; refreshes itself every second while the run is going."""
+    """Status, progress and charts of a run; refreshes itself every 2 s while the run is going (every 1 s
+    measured 174 s instead of 113 s for the quick preset: the redraws took CPU from training on 2 cores)."""
     run = runs.get_run(run_id)
 
     def active() -> bool:
@@ -193,7 +194,7 @@ def live_run(run_id: str, key: str = "live") -> None:
 
     going = active()
 
-    @st.fragment(run_every=1.0 if going else None)
+    @st.fragment(run_every=2.0 if going else None)
     def draw():
         status = run.status()
         show_status(run, status)
