@@ -1,6 +1,6 @@
 """Speed levers of the training step, each chosen from what the device can do, never from a guess.
 
-Measured on the embedded model (docs/performance.md, bench/levers.py):
+Measured on the embedded model (docs/performance.md, bench/train_speed.py --levers):
 - compact LM head: logits and loss only at positions that carry a label (the answers, with answers-only on),
   instead of all positions against the 49k-word vocabulary. Exact; about half of a CPU step was that head.
 - bf16 autocast on CPUs whose matmuls are fast in bf16 (AVX-512 BF16 or AMX): about 2-3x faster matmuls there;
