@@ -82,8 +82,8 @@ class JobManager:
 MANAGER = JobManager()
 
 
-class EvalJobs:
-    """Evaluations in a background thread, one at a time; progress is in the run's eval/progress.json."""
+class BackgroundJobs:
+    """One job at a time in a background thread (evaluations, exports); a failure is a plain message by run."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -94,30 +94,37 @@ class EvalJobs:
         with self._lock:
             return self._job if self._job and self._job.alive else None
 
+    def _launch(self, run: Run, work, name: str, busy=JobBusy) -> Job:
+        """Start work(job) in a thread unless a job is going (then busy(run id) is raised)."""
+        with self._lock:
+            if self._job and self._job.alive:
+                raise busy(self._job.run.id)
+            job = Job(run, thread=None)  # type: ignore[arg-type]
+            self.error.pop(run.id, None)
+            job.thread = threading.Thread(target=work, args=(job,), name=f"{name}-{run.id}", daemon=True)
+            self._job = job
+            job.thread.start()
+            return job
+
+
+class EvalJobs(BackgroundJobs):
+    """Evaluations, one at a time; progress is in the run's eval/progress.json."""
+
     def start(self, run: Run, rows: int | None = None) -> Job:
         from .evaluate import Cancelled, evaluate_run
         from .train import plain_reason
 
-        with self._lock:
-            if self._job and self._job.alive:
-                raise JobBusy(self._job.run.id)
-            job = Job(run, thread=None)  # type: ignore[arg-type]
-            self.error.pop(run.id, None)
+        def work(job):
+            try:
+                job.result = evaluate_run(run, rows=rows, stop=job.stop_event)
+            except Cancelled:
+                self.error[run.id] = "Evaluation was cancelled."
+            except Exception as err:  # shown on the page as a message
+                self.error[run.id] = plain_reason(err).replace("Training failed", "Evaluation failed")
+            finally:
+                (run.eval_dir / "progress.json").unlink(missing_ok=True)
 
-            def work():
-                try:
-                    job.result = evaluate_run(run, rows=rows, stop=job.stop_event)
-                except Cancelled:
-                    self.error[run.id] = "Evaluation was cancelled."
-                except Exception as err:  # shown on the page as a message
-                    self.error[run.id] = plain_reason(err).replace("Training failed", "Evaluation failed")
-                finally:
-                    (run.eval_dir / "progress.json").unlink(missing_ok=True)
-
-            job.thread = threading.Thread(target=work, name=f"eval-{run.id}", daemon=True)
-            self._job = job
-            job.thread.start()
-            return job
+        return self._launch(run, work, "eval")
 
     def cancel(self) -> bool:
         job = self.current()
@@ -135,40 +142,24 @@ class ExportBusy(JobBusy):
         self.run_id = run_id
 
 
-class ExportJobs:
-    """GGUF exports in a background thread, one at a time (they take tens of seconds); progress on the job."""
+class ExportJobs(BackgroundJobs):
+    """GGUF exports, one at a time (they take tens of seconds); progress on the job."""
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._job: Job | None = None
-        self.error: dict[str, str] = {}
+        super().__init__()
         self.done: dict[str, dict] = {}  # run id -> the last export's result
-
-    def current(self) -> Job | None:
-        with self._lock:
-            return self._job if self._job and self._job.alive else None
 
     def start(self, run: Run, out_type: str = "f16") -> Job:
         from .export import gguf_export
 
-        with self._lock:
-            if self._job and self._job.alive:
-                raise ExportBusy(self._job.run.id)
-            job = Job(run, thread=None)  # type: ignore[arg-type]
-            self.error.pop(run.id, None)
+        def work(job):
+            try:
+                job.result = gguf_export(run, out_type, progress=lambda f, text: setattr(job, "progress", (f, text)))
+                self.done[run.id] = job.result
+            except Exception as err:  # shown on the page as a message
+                self.error[run.id] = export_reason(err)
 
-            def work():
-                try:
-                    job.result = gguf_export(run, out_type, progress=lambda f, text: setattr(job, "progress",
-                                                                                             (f, text)))
-                    self.done[run.id] = job.result
-                except Exception as err:  # shown on the page as a message
-                    self.error[run.id] = export_reason(err)
-
-            job.thread = threading.Thread(target=work, name=f"gguf-{run.id}", daemon=True)
-            self._job = job
-            job.thread.start()
-            return job
+        return self._launch(run, work, "gguf", ExportBusy)
 
 
 def export_reason(err: Exception) -> str:

@@ -13,11 +13,10 @@ Measured on the embedded model (docs/performance.md, bench/train_speed.py --leve
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import trl
 
 # TRL's fused LM head decides compaction in a private helper; pinned here so a new TRL cannot change it unseen.
 VALIDATED_TRL = "1.16.0"
@@ -69,7 +68,7 @@ def choose(device, setting: str = "auto", max_length: int = 256) -> Levers:
     elif device.kind == "cpu" and cpu_bf16_fast():
         levers.precision = "bf16"
         levers.notes.append("bf16 mixed precision: this CPU has AVX-512 BF16/AMX, where bf16 matmuls are about "
-                            "twice as fast as fp32 (weights and the adapter stay fp32).")
+                            "twice as fast as fp32 (the adapter you train stays fp32).")
     else:
         levers.notes.append("fp32: this CPU has no fast bf16 (AVX-512 BF16 or AMX), where bf16 would be slower.")
     if levers.compact_head:
@@ -113,7 +112,8 @@ def keep_adapter_inputs_bf16(model, levers: Levers) -> None:
 
 
 def compact_head_available() -> bool:
-    return trl.__version__ == VALIDATED_TRL
+    # The installed version, read without importing TRL (seconds of start-up for a page that only asks).
+    return importlib.metadata.version("trl") == VALIDATED_TRL
 
 
 def set_compact_head(on: bool) -> bool:
@@ -125,6 +125,9 @@ def set_compact_head(on: bool) -> bool:
     """
     from trl.trainer import utils as trl_utils
 
+    global _TRL_RULE
+    if _TRL_RULE is None:
+        _TRL_RULE = trl_utils._use_triton
     on = on and compact_head_available()
     trl_utils._use_triton = _compact_everywhere if on else _TRL_RULE
     return on
@@ -134,10 +137,4 @@ def _compact_everywhere(device) -> bool:
     return True
 
 
-def _trl_rule():
-    from trl.trainer import utils as trl_utils
-
-    return trl_utils._use_triton
-
-
-_TRL_RULE = _trl_rule()
+_TRL_RULE = None  # TRL's own rule, kept on first use to give it back
