@@ -33,13 +33,19 @@ class StudioCallback(TrainerCallback):
         self.trainer = None
         self.diverged = ""
         self.stopped = False
+        self.late_start_eval = False  # set by build_trainer: validate the untrained model after step 1
+        self.real_step = None  # the step training is at while that validation is logged at step 0
+        self.start_clock(0)
 
-    def on_train_begin(self, args, state, control, **kw):
-        control.should_training_stop = False  # a restored TrainerControl may carry the stop that saved it
-        self.t0, self.step0 = time.time(), state.global_step
+    def start_clock(self, step: int):
+        self.t0, self.step0 = time.time(), step
         self.train_time, self.step_t = 0.0, None  # seconds spent in training steps, not evaluation
         self.last_t, self.last_tokens = 0.0, None
         self.evals = 0
+
+    def on_train_begin(self, args, state, control, **kw):
+        control.should_training_stop = False  # a restored TrainerControl may carry the stop that saved it
+        self.start_clock(state.global_step)
         if state.is_world_process_zero:
             self.run.set_status("running", step=state.global_step, max_steps=state.max_steps,
                                 message="Training.", started=self.t0)
@@ -73,8 +79,24 @@ class StudioCallback(TrainerCallback):
                 self.diverged = f"The {key.replace('_', ' ')} became {value} at step {state.global_step}."
         if self.diverged:
             control.should_training_stop, control.should_save, control.should_evaluate = True, False, False
-        if not state.is_world_process_zero:
-            return
+        if state.is_world_process_zero:
+            self.record(args, state, logs)
+        if self.late_start_eval and "loss" in logs and not self.diverged:
+            self.late_start_eval = False
+            self.evaluate_untrained(state)
+
+    def evaluate_untrained(self, state):
+        """The chart's first validation point, taken after the first training step so that the first loss
+        point shows seconds earlier. A fresh LoRA adapter adds exactly zero, so the model with its adapter
+        switched off is the untrained model; the point is logged at step 0 like eval_on_start would."""
+        self.real_step, state.global_step = state.global_step, 0
+        try:
+            with self.trainer.model.disable_adapter():
+                self.trainer.evaluate()
+        finally:
+            state.global_step, self.real_step = self.real_step, None
+
+    def record(self, args, state, logs):
         now = time.time()
         done = state.global_step - self.step0
         elapsed = now - self.t0
@@ -96,7 +118,7 @@ class StudioCallback(TrainerCallback):
         if len(record) <= 5:
             return
         self.run.append_metrics(record)
-        self.run.set_status("running", step=state.global_step, max_steps=state.max_steps,
+        self.run.set_status("running", step=self.real_step or state.global_step, max_steps=state.max_steps,
                             remaining_s=record["remaining_s"])
         if self.on_record:
             self.on_record(record, state)
@@ -176,7 +198,7 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
         completion_only_loss=m.answers_only, logging_steps=t.log_every, logging_first_step=True,
         logging_nan_inf_filter=False,  # the studio must see NaN to call the run diverged
         eval_strategy="steps" if has_val else "no", eval_steps=t.eval_every,
-        eval_on_start=has_val and not resuming,  # the untrained model's validation loss starts the chart
+        eval_on_start=has_val and not resuming and not peft_config,  # the untrained model's validation loss
         save_strategy="steps", save_steps=t.save_every, save_total_limit=t.keep_checkpoints,
         bf16=levers.precision == "bf16", fp16=levers.precision == "fp16",
         activation_checkpointing=t.gradient_checkpointing,
@@ -190,6 +212,7 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
     trainer.remove_callback(PrinterCallback)  # the studio callback reports progress instead
     speed.keep_adapter_inputs_bf16(trainer.model, levers)
     studio.trainer = trainer
+    studio.late_start_eval = has_val and not resuming and peft_config is not None  # see evaluate_untrained
     return trainer, studio
 
 

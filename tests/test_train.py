@@ -53,6 +53,19 @@ def test_training_finishes_with_metrics_and_adapter(finished_run):
     assert [p.name for p in run.checkpoints()] == ["checkpoint-3", "checkpoint-6", "checkpoint-9", "checkpoint-12"]
 
 
+def test_first_loss_point_comes_before_the_untrained_validation(finished_run, tmp_path, tiny_model_dir):
+    """The chart's first point is step 1's loss; the untrained model's validation, taken after it with the fresh
+    adapter switched off, is the one eval_on_start would give (so the first point shows seconds earlier)."""
+    records = finished_run.metrics()
+    assert "loss" in records[0] and records[0]["step"] == 1
+    assert "eval_loss" in records[1] and records[1]["step"] == 0
+    fresh = runs.create_run(tiny_config(tmp_path, tiny_model_dir))
+    trainer, _ = train.build_trainer(fresh)
+    untrained = trainer.evaluate()["eval_loss"]
+    assert abs(records[1]["eval_loss"] - untrained) < 1e-6
+    assert finished_run.status()["final"]["first_eval_loss"] == round(untrained, 4)
+
+
 def test_stop_then_resume_continues_the_step_count(tmp_path, tiny_model_dir):
     run = runs.create_run(tiny_config(tmp_path, tiny_model_dir, save_every=100))
     stop = threading.Event()
