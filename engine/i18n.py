@@ -200,6 +200,14 @@ def date(when: float | datetime | None = None) -> str:
     return format_datetime(when, "medium", locale=_babel_locale(language()))
 
 
+def separators() -> str:
+    """Plotly's `separators` for the language: decimal mark then thousands mark ('.,' or ', ')."""
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    loc = _babel_locale(language())
+    return get_decimal_symbol(loc) + get_group_symbol(loc)
+
+
 class _Number:
     """A number inside a message: format specs such as {x:.1f} or {x:.0%} work and follow the language."""
 

@@ -172,7 +172,12 @@ STATE_TEXT = {
 }
 # The state's name in a table or before its reason ("Failed: the device ran out of memory…").
 STATE_NAMES = {"queued": N_("queued"), "running": N_("running"), "finished": N_("finished"), "stopped": N_("stopped"),
-               "diverged": N_("Diverged"), "failed": N_("Failed"), "interrupted": N_("Interrupted")}
+               "diverged": N_("diverged"), "failed": N_("failed"), "interrupted": N_("interrupted")}
+WITH_REASON = {"diverged": N_("Diverged: {reason}"), "failed": N_("Failed: {reason}"),
+               "interrupted": N_("Interrupted: {reason}")}
+# Column names of runs.compare's results, shown translated.
+COMPARE_COLUMNS = [N_("run"), N_("status"), N_("steps"), N_("validation loss"), N_("training loss"), N_("minutes"),
+                   N_("exact match (tuned)"), N_("exact match (base)")]
 
 
 def status_message(status: dict) -> Message | None:
@@ -188,7 +193,7 @@ def describe_state(status: dict) -> tuple[str, Message]:
     level, text = STATE_TEXT.get(state, ("info", N_("Unknown state.")))
     reason = status_message(status)
     if state in ("diverged", "failed", "interrupted") and reason:
-        return level, msg("{state}: {reason}", state=msg(STATE_NAMES[state]), reason=reason)
+        return level, msg(WITH_REASON[state], reason=reason)
     return level, msg(text)
 
 

@@ -18,7 +18,7 @@ from transformers.trainer_callback import PrinterCallback
 
 from . import data as data_mod
 from . import models, runs, speed
-from .i18n import Message, msg
+from .i18n import N_, Message, msg
 from .runs import Run
 
 
@@ -315,7 +315,8 @@ def check_disk(run: Run) -> None:
                               free=free / 2**30))
 
 
-def plain_reason(err: Exception) -> Message:
+def plain_reason(err: Exception, failed: str = N_("Training failed: {error} (details in error.log in the run "
+                                                    "folder).")) -> Message:
     """Why training failed, as a message the page shows in the reader's language (the trace is in error.log)."""
     text = str(err)
     carried = err.args[0] if len(err.args) == 1 and isinstance(err.args[0], Message) else None
@@ -331,7 +332,7 @@ def plain_reason(err: Exception) -> Message:
         return msg(text)
     if isinstance(err, FileNotFoundError):
         return msg("A file is missing: {file}. Check the data file path in the settings.", file=err.filename or text)
-    return msg("Training failed: {error} (details in error.log in the run folder).", error=text[:300])
+    return msg(failed, error=text[:300])
 
 
 def free_memory() -> None:

@@ -128,7 +128,7 @@ def setting_widget(cfg: RunConfig, row: dict) -> None:
     wkey = f"w.{key}"
     if wkey not in st.session_state:
         st.session_state[wkey] = current
-    label, help_text = t(row["label"]), t(row["help"])
+    label, help_text = (t(text) for text in (row["label"], row["help"]))  # msgids from the settings' metadata
     if row["choices"]:
         value = st.selectbox(label, row["choices"], key=wkey, help=help_text)
     elif row["type"] == "bool":

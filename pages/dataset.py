@@ -19,7 +19,8 @@ if source == "demo":
     current = next((n for n, d in demos.items() if d["train"] == cfg.data.train_file), names[0])
     name = st.selectbox(t("Demo dataset"), names, index=names.index(current),
                         format_func=lambda n: n.replace("_", " ").capitalize())
-    st.caption(t(demos[name]["description"]))
+    description = demos[name]["description"]  # a msgid from engine/data.py
+    st.caption(t(description))
     if cfg.data.train_file != demos[name]["train"]:
         cfg.data.train_file, cfg.data.eval_file = demos[name]["train"], demos[name]["test"]
         cfg.data.shape = "auto"

@@ -25,8 +25,9 @@ if kind == "default":
                   "the studio, works offline, trains on a laptop CPU in minutes.", model=models.DEFAULT_LABEL))
 elif kind == "hub":
     hub = [r for r in models.RECOMMENDED if r["id"] != models.DEFAULT_NAME]
-    st.dataframe(pd.DataFrame([{t("model"): r["id"], t("size"): r["params"], t("good for"): t(r["good_for"])}
-                               for r in hub]), hide_index=True, width="stretch")
+    good_for = [r["good_for"] for r in hub]  # msgids from engine/models.py
+    st.dataframe(pd.DataFrame([{t("model"): r["id"], t("size"): r["params"], t("good for"): t(text)}
+                               for r, text in zip(hub, good_for)]), hide_index=True, width="stretch")
     ids = [r["id"] for r in hub]
     cfg.model.name = st.selectbox(t("Model"), ids, index=ids.index(cfg.model.name) if cfg.model.name in ids else 0)
     st.caption(t("Downloaded from the Hugging Face Hub the first time (needs internet), then kept in the cache."))
