@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         extra = f" [{', '.join(map(str, row['choices']))}]" if row["choices"] else ""
         bounds = f" ({row['min']} to {row['max']})" if row["min"] is not None else ""
         group.add_argument(f"--{row['key']}", dest=row["key"], metavar=row["type"].upper(),
-                           help=f"{t(row['help'])}{extra}{bounds} " + t("Default: {value}.", value=repr(row["default"])))
+                           help=(f"{t(row['help'])}{extra}{bounds} " + t("Default: {value}.", value=repr(
+                               row["default"]))).replace("%", "%%"))  # argparse formats help with %
     evaluate = sub.add_parser("evaluate", help="Answer held-out rows with the base and tuned model; score both.")
     evaluate.add_argument("run", help="Run id (see `runs`) or run folder.")
     evaluate.add_argument("--rows", type=int, help="How many held-out rows (default: generation.eval_rows).")

@@ -270,11 +270,15 @@ def used_msgids() -> dict[str, list[str]]:
     return found
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def problems(lang: str) -> list[str]:
     """What a language's file lacks or gets wrong, one plain line each (empty: complete)."""
     used = used_msgids()
     if not po_path(lang).exists():
-        return [f"{po_path(lang).relative_to(ROOT)} does not exist"]
+        return [f"{_shown(po_path(lang))} does not exist"]
     from babel.messages.pofile import read_po
 
     with open(po_path(lang), "rb") as fh:
@@ -288,7 +292,7 @@ def problems(lang: str) -> list[str]:
             out.append(f"msgid {msgid!r} ({where[0]}): the translation has placeholders "
                        f"{sorted(placeholders(entry.string))}, the English {sorted(placeholders(msgid))}")
     for msgid in sorted(set(entries) - set(used)):
-        out.append(f"msgid {msgid!r} in {po_path(lang).relative_to(ROOT)} is not used by the code any more")
+        out.append(f"msgid {msgid!r} in {_shown(po_path(lang))} is not used by the code any more")
     return out
 
 
@@ -304,7 +308,7 @@ def update_po(lang: str) -> int:
             old = read_po(fh, locale=lang)
     else:
         old = Catalog(locale=lang, domain=DOMAIN)
-    new = Catalog(locale=lang, domain=DOMAIN, project="Fine-tuning studio")
+    new = Catalog(locale=lang, domain=DOMAIN, project="Fine-tuning studio", header_comment=old.header_comment)
     added = 0
     for msgid, where in sorted(used_msgids().items(), key=lambda kv: kv[1][0]):
         previous = old.get(msgid)
@@ -327,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     langs = [lang for lang in LANGUAGES if lang != DEFAULT]
     if command == "update":
         for lang in langs:
-            print(f"{lang}: {update_po(lang)} new msgids added to {po_path(lang).relative_to(ROOT)}")
+            print(f"{lang}: {update_po(lang)} new msgids added to {_shown(po_path(lang))}")
         return 0
     failed = False
     for lang in langs:
