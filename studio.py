@@ -8,9 +8,11 @@ from engine.i18n import t
 def choose_language() -> None:
     """The sidebar's language choice, kept for the browser session; first the browser's language if the studio
     speaks it, else English. Every page and message below reads it through engine.i18n."""
-    if "lang" not in st.session_state:
+    if "lang" not in st.session_state:  # a plain key, not the widget's: it survives pages without the sidebar
         st.session_state["lang"] = i18n.pick(st.context.locale)
-    st.sidebar.selectbox("Langue · Language", list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key="lang")
+    codes = list(i18n.LANGUAGES)
+    st.session_state["lang"] = st.sidebar.selectbox("Langue · Language", codes, format_func=i18n.LANGUAGES.get,
+                                                    index=codes.index(st.session_state["lang"]))
     i18n.set_language(st.session_state["lang"])
 
 

@@ -32,7 +32,8 @@ DOMAIN = "studio"
 LANGUAGES = {"en": "English", "fr": "Français"}  # a new language: add it here and its .po file
 DEFAULT = "en"
 
-_current: ContextVar[str] = ContextVar("studio_language", default=DEFAULT)
+_current: ContextVar[str | None] = ContextVar("studio_language", default=None)
+_source = None  # where a thread that was given no language looks (the studio: the browser session's choice)
 
 
 # ---------------------------------------------------------------- the current language
@@ -50,7 +51,17 @@ def set_language(lang: str | None) -> str:
 
 
 def language() -> str:
-    return _current.get()
+    lang = _current.get()
+    if lang is None and _source is not None:
+        lang = pick(_source())
+    return lang or DEFAULT
+
+
+def follow(source) -> None:
+    """Read the language from source() where none was set in this thread; the studio passes the session's choice
+    (Streamlit runs each script run and each fragment rerun in a fresh thread)."""
+    global _source
+    _source = source
 
 
 @contextlib.contextmanager

@@ -28,6 +28,15 @@ def _leave_folder_mode() -> None:
 
 _leave_folder_mode()
 
+
+def _session_language() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return st.session_state.get("lang") if get_script_run_ctx() is not None else None  # None in engine threads
+
+
+i18n.follow(_session_language)
+
 KNOWN_ERRORS = (data.DataError, models.ModelError, SettingsError, FileNotFoundError, jobs.JobBusy, ExportError)
 
 
@@ -53,10 +62,6 @@ def explain(err: Exception) -> None:
                    "or pick another file.", kind=type(err).__name__, detail=render(err)[:300]),
                  icon=":material/warning:")
 
-
-def keep_language() -> None:
-    """A fragment's rerun skips studio.py: take the session's language again before drawing."""
-    i18n.set_language(st.session_state.get("lang"))
 
 
 # ---------------------------------------------------------------- data (cached by file and settings)
@@ -217,7 +222,6 @@ def live_run(run_id: str, key: str = "live") -> None:
 
     @st.fragment(run_every=2.0 if going else None)
     def draw():
-        keep_language()
         status = run.status()
         show_status(run, status)
         final_metrics(status)

@@ -5,7 +5,7 @@ from engine import charts, i18n, jobs
 from engine.evaluate import load_results
 from engine.i18n import render, t
 from engine.paths import read_json
-from pages.common import explain, keep_language, pick_run
+from pages.common import explain, pick_run
 
 st.title(t("Evaluate"))
 st.markdown(t("Did it work? The base model, the base model shown a few training examples in its prompt "
@@ -39,7 +39,6 @@ if run.id in evals.error:
 def progress():
     if job is None:
         return
-    keep_language()
     if evals.current() is None:
         st.rerun()  # once: the evaluation is over, show its results
     state = read_json(run.eval_dir / "progress.json") or {"done": 0, "total": 1, "phase": "loading the models"}

@@ -5,7 +5,7 @@ import streamlit as st
 from engine import export, jobs, report
 from engine.gguf_export import K_QUANT_NOTE, TYPES
 from engine.i18n import render, t
-from pages.common import explain, keep_language, pick_run
+from pages.common import explain, pick_run
 
 st.title(t("Export"))
 st.markdown(t("Take the model home, repeat the run elsewhere, or show the result to others."))
@@ -62,7 +62,6 @@ if gguf_job is None and st.button(t("Write the GGUF file"), icon=":material/depl
 def gguf_progress():
     if gguf_job is None:
         return
-    keep_language()
     if exports.current() is None:
         st.rerun()  # once: the file is written, show it
     fraction, text = gguf_job.progress
