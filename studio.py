@@ -10,9 +10,9 @@ def choose_language() -> None:
     speaks it, else English. Every page and message below reads it through engine.i18n."""
     if "lang" not in st.session_state:  # a plain key, not the widget's: it survives pages without the sidebar
         st.session_state["lang"] = i18n.pick(st.context.locale)
-    codes = list(i18n.LANGUAGES)
-    st.session_state["lang"] = st.sidebar.selectbox("Langue · Language", codes, format_func=i18n.LANGUAGES.get,
-                                                    index=codes.index(st.session_state["lang"]))
+    st.session_state["lang_choice"] = st.session_state["lang"]
+    st.sidebar.selectbox("Langue · Language", list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key="lang_choice",
+                         on_change=lambda: st.session_state.update(lang=st.session_state["lang_choice"]))
     i18n.set_language(st.session_state["lang"])
 
 

@@ -57,7 +57,7 @@ class JobManager:
                 job.result = train_run(run, job.stop_event, resume=resume, callbacks=callbacks)
 
             job.thread = threading.Thread(target=work, name=f"train-{run.id}", daemon=True)
-            run.set_status("running", message="Starting.", step=run.status().get("step", 0))
+            run.set_status("running", message=msg("Starting."), step=run.status().get("step", 0))
             runs.set_active(run, True)  # counted as live from now, before the thread has started
             self._job = job
             job.thread.start()

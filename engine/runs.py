@@ -272,7 +272,7 @@ def get_run(run_id: str, root: Path | None = None) -> Run:
     root = Path(root or runs_dir())
     run = Run(inside(root, safe_name(run_id, fallback="?")))
     if not run.exists():
-        raise FileNotFoundError(f"There is no run called {run_id!r} in {root}.")
+        raise FileNotFoundError(msg("There is no run called {run} in {folder}.", run=repr(run_id), folder=str(root)))
     return run
 
 

@@ -16,7 +16,7 @@ OTHER_LANGUAGES = [lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT]
 def test_every_language_has_every_msgid_with_the_same_placeholders_and_nothing_unused(lang):
     found = i18n.problems(lang)
     # Each line names the msgid and where the code uses it, e.g.
-    # "msgid 'Start training' used in pages/train.py:27 has no Français translation"; fix: python -m engine.i18n update
+    # "msgid 'Start training' used in pages/train.py:26 has no Français translation"; fix: python -m engine.i18n update
     assert not found, "\n".join(found)
 
 

@@ -111,14 +111,14 @@ def test_the_scan_would_catch_english(evaluated_run):
 
 
 def test_the_language_choice_is_in_the_sidebar_and_defaults_to_english():
-    """The sidebar offers the languages and writes the choice to session state (clicking it is tested in the real
-    browser, tests/test_browser_fr.py); every page follows that choice."""
+    """The sidebar offers the languages and keeps the choice in session state; every page follows it."""
     at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=120)
     at.run()
     choice = at.sidebar.selectbox[0]
     assert choice.value == "en" and choice.options == ["English", "Français"]
     assert at.title[0].value == "Fine-tuning studio" and at.session_state["lang"] == "en"
-    at.session_state["lang"] = "fr"
+    choice.select("fr").run()
+    assert at.title[0].value == "Studio d'affinage" and at.session_state["lang"] == "fr"
     at.switch_page("pages/train.py").run()
     assert at.title[0].value == "4. Entraîner"
     at.switch_page("pages/export.py").run()  # remembered for the browser session, page after page
