@@ -187,7 +187,7 @@ def model_card(run: Run) -> str:
     status = run.status()
     final = status.get("final") or {}
     results = read_json(run.eval_dir / "results.json") or {}
-    base = models.DEFAULT_LABEL if config.model.name == models.DEFAULT_NAME else config.model.name
+    base = t(models.DEFAULT_LABEL) if config.model.name == models.DEFAULT_NAME else config.model.name
     lines = [
         "---", f"base_model: {'HuggingFaceTB/SmolLM2-135M-Instruct' if config.model.name == 'default' else base}",
         "library_name: transformers", "tags: [fine-tuned, sft, finetune-studio]", "---", "",

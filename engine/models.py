@@ -11,11 +11,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from .i18n import N_, Message, msg
 from .paths import models_dir
 
 DEFAULT_NAME = "default"
-DEFAULT_LABEL = "SmolLM2-135M-Instruct (embedded)"
-from .i18n import N_, Message, msg
+DEFAULT_LABEL = N_("SmolLM2-135M-Instruct (embedded)")  # translated where shown
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_CACHE = "SmolLM2-135M-Instruct"

@@ -45,7 +45,7 @@ def _figure(fig) -> str:
 def plain_settings(run: Run) -> str:
     config = run.config()
     tr, m = config.training, config.method
-    model = models.DEFAULT_LABEL if config.model.name == models.DEFAULT_NAME else config.model.name
+    model = t(models.DEFAULT_LABEL) if config.model.name == models.DEFAULT_NAME else config.model.name
     how = (t("a LoRA adapter of rank {rank} (a small add-on; the original weights stay unchanged)", rank=m.lora_r)
            if m.method != "full" else t("every weight of the model"))
     length = (t("{steps} steps", steps=tr.max_steps) if tr.max_steps else

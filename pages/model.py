@@ -22,7 +22,7 @@ kind = st.radio(t("Start from"), list(kinds), format_func=kinds.get, horizontal=
 if kind == "default":
     cfg.model.name = models.DEFAULT_NAME
     st.markdown(t("**{model}**: 135 million parameters, trained by Hugging Face to follow instructions. Shipped with "
-                  "the studio, works offline, trains on a laptop CPU in minutes.", model=models.DEFAULT_LABEL))
+                  "the studio, works offline, trains on a laptop CPU in minutes.", model=t(models.DEFAULT_LABEL)))
 elif kind == "hub":
     hub = [r for r in models.RECOMMENDED if r["id"] != models.DEFAULT_NAME]
     good_for = [r["good_for"] for r in hub]  # msgids from engine/models.py
@@ -70,6 +70,6 @@ st.markdown(t("**{millions:.0f} million parameters**, {layers} layers. Estimated
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 chosen = next(r for r in estimates if r["method"] == method)
 {"ok": st.success, "tight": st.warning}.get(chosen["verdict"], st.error)(
-    f"{method.upper()}: {render(chosen['sentence'])}")
+    t("{method}: {sentence}", method=method.upper(), sentence=render(chosen["sentence"])))
 st.session_state["model_chosen"] = True
 st.page_link("pages/settings.py", label=t("Next: settings"), icon=":material/arrow_forward:")
