@@ -1,5 +1,5 @@
 """The walk once in French, in a real browser whose language is French: the studio opens in French by itself,
-the sidebar switches language, then upload, train (quick preset cut to 4 steps), evaluate on 4 rows and the
+the sidebar switches language, then upload, train (quick preset cut to 4 steps), evaluate on 2 rows with short answers and the
 stakeholder report, opened offline. Screenshots go to tests/artifacts/screenshots/fr-*.png.
 
 The server, the screenshots and the waits come from tests/test_browser.py; only the words differ.
@@ -57,6 +57,7 @@ def test_the_walk_in_french_in_a_real_browser(page, studio_home):
     settle(tab)
     tab.locator("input[type=file]").first.set_input_files(str(ROOT / "assets/data/ticket_routing/train.csv"))
     tab.wait_for_selector("text=300 exemples utilisables sur 300 lignes")
+    tab.wait_for_selector(".js-plotly-plot .main-svg")  # the charts drawn, for the screenshot
     settle(tab)
     assert tab.get_by_text("Un exemple, exactement comme le modèle le voit").is_visible()
     shot(tab, "2-dataset")
@@ -70,6 +71,10 @@ def test_the_walk_in_french_in_a_real_browser(page, studio_home):
     steps.fill("4")  # the French walk stays lean: the English one covers stop, resume, chat and GGUF
     steps.press("Enter")
     settle(tab)
+    answers = tab.get_by_role("spinbutton", name="Tokens générés max")
+    answers.fill("16")  # short answers: evaluation generates 3 x rows + 2 x 12 everyday answers
+    answers.press("Enter")
+    settle(tab)
     shot(tab, "4-settings")
 
     go(tab, "4. Entraîner")
@@ -82,7 +87,7 @@ def test_the_walk_in_french_in_a_real_browser(page, studio_home):
 
     go(tab, "Évaluer")
     rows = tab.get_by_role("spinbutton", name="Exemples mis de côté à traiter")
-    rows.fill("4")
+    rows.fill("2")
     rows.press("Enter")
     settle(tab)
     tab.get_by_role("button", name="Évaluer").click()
