@@ -32,7 +32,8 @@ _leave_folder_mode()
 def _session_language() -> str | None:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    return st.session_state.get("lang") if get_script_run_ctx() is not None else None  # None in engine threads
+    in_session = get_script_run_ctx(suppress_warning=True) is not None  # not in the engine's threads
+    return st.session_state.get("lang") if in_session else None
 
 
 i18n.follow(_session_language)

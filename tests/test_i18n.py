@@ -133,11 +133,14 @@ def test_the_cli_speaks_the_language_of_studio_lang(monkeypatch, capsys, tmp_pat
 
     monkeypatch.setenv("STUDIO_HOME", str(tmp_path))
     monkeypatch.setenv("STUDIO_LANG", "fr")
-    assert cli.main(["runs"]) == 0
-    assert "Aucun entraînement pour l'instant." in capsys.readouterr().out
-    assert cli.main(["train", "missing.yaml"]) == 2
-    assert capsys.readouterr().err.startswith("erreur : ")
-    with pytest.raises(SystemExit):
-        cli.main(["train", "--help"])
-    assert "Combien de points de sauvegarde récents garder sur le disque." in " ".join(capsys.readouterr().out.split())
-    i18n.set_language("en")
+    try:
+        assert cli.main(["runs"]) == 0
+        assert "Aucun entraînement pour l'instant." in capsys.readouterr().out
+        assert cli.main(["train", "missing.yaml"]) == 2
+        assert capsys.readouterr().err.startswith("erreur : ")
+        with pytest.raises(SystemExit):
+            cli.main(["train", "--help"])
+        help_text = " ".join(capsys.readouterr().out.split())
+        assert "Combien de points de sauvegarde récents garder sur le disque." in help_text
+    finally:
+        i18n.set_language("en")  # main() set it for this thread
