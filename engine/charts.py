@@ -5,6 +5,10 @@ import math
 
 import plotly.graph_objects as go
 
+from .i18n import N_, percent, separators, t
+
+METRIC_NAMES = {"exact_match": N_("exact match"), "token_f1": N_("token F1")}
+
 MAX_POINTS = 2000  # more points than this are thinned so the browser stays quick
 
 
@@ -29,31 +33,31 @@ def _thin(records: list[dict]) -> list[dict]:
 
 
 def _layout(fig: go.Figure, title: str, y: str, log_y: bool = False) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title="step", yaxis_title=y, height=320, margin=dict(l=40, r=10, t=40, b=40),
-                      legend=dict(orientation="h", y=-0.25), template="plotly_white")
+    fig.update_layout(title=title, xaxis_title=t("step"), yaxis_title=y, height=320, margin=dict(l=40, r=10, t=40, b=40),
+                      legend=dict(orientation="h", y=-0.25), template="plotly_white", separators=separators())
     if log_y:
         fig.update_yaxes(type="log")
     return fig
 
 
-def loss_chart(metrics: list[dict], title: str = "Loss") -> go.Figure:
+def loss_chart(metrics: list[dict], title: str | None = None) -> go.Figure:
     train = _thin([r for r in metrics if "loss" in r])
     val = [r for r in metrics if "eval_loss" in r]
     fig = go.Figure()
     if train:
         steps = [r["step"] for r in train]
         losses = [r["loss"] for r in train]
-        fig.add_scatter(x=steps, y=losses, name="training loss", mode="lines", line=dict(color="#9ecae1"))
-        fig.add_scatter(x=steps, y=smooth(losses), name="training loss (smoothed)", mode="lines",
+        fig.add_scatter(x=steps, y=losses, name=t("training loss"), mode="lines", line=dict(color="#9ecae1"))
+        fig.add_scatter(x=steps, y=smooth(losses), name=t("training loss (smoothed)"), mode="lines",
                         line=dict(color="#3182bd", width=3))
         bad = [r for r in train if r["loss"] is None or not math.isfinite(r["loss"])]
         if bad:  # a diverged run: mark where the loss stopped being a number
             fig.add_vline(x=bad[0]["step"], line=dict(color="#d62728", dash="dash"),
-                          annotation_text="loss is not a number")
+                          annotation_text=t("loss is not a number"))
     if val:
-        fig.add_scatter(x=[r["step"] for r in val], y=[r["eval_loss"] for r in val], name="validation loss",
+        fig.add_scatter(x=[r["step"] for r in val], y=[r["eval_loss"] for r in val], name=t("validation loss"),
                         mode="lines+markers", line=dict(color="#e6550d", width=3))
-    return _layout(fig, title, "loss")
+    return _layout(fig, title or t("Loss"), t("loss"))
 
 
 def series_chart(metrics: list[dict], key: str, title: str, y: str) -> go.Figure:
@@ -71,39 +75,40 @@ def compare_losses(named_metrics: dict[str, list[dict]], key: str = "loss") -> g
         values = [r[key] for r in rows]
         fig.add_scatter(x=[r["step"] for r in rows], y=smooth(values) if key == "loss" else values, name=name,
                         mode="lines" if key == "loss" else "lines+markers")
-    return _layout(fig, "Training loss (smoothed)" if key == "loss" else "Validation loss", "loss")
+    return _layout(fig, t("Training loss (smoothed)") if key == "loss" else t("Validation loss"), t("loss"))
 
 
 def length_histogram(stats: dict) -> go.Figure:
     fig = go.Figure()
-    fig.add_histogram(x=stats["lengths"], nbinsx=40, name="examples", marker_color="#3182bd")
+    fig.add_histogram(x=stats["lengths"], nbinsx=40, name=t("examples"), marker_color="#3182bd")
     fig.add_vline(x=stats["max_length"], line=dict(color="#d62728", dash="dash"),
-                  annotation_text=f"max length {stats['max_length']}: {stats['rows_over_max']} rows cut")
-    fig.update_layout(title="Tokens per example", xaxis_title="tokens (prompt + answer)", yaxis_title="rows",
-                      height=320, margin=dict(l=40, r=10, t=40, b=40), template="plotly_white", showlegend=False)
+                  annotation_text=t("max length {tokens}: {rows} rows cut", tokens=stats["max_length"],
+                                    rows=stats["rows_over_max"]))
+    fig.update_layout(title=t("Tokens per example"), xaxis_title=t("tokens (prompt + answer)"), yaxis_title=t("rows"),
+                      height=320, margin=dict(l=40, r=10, t=40, b=40), template="plotly_white", separators=separators(), showlegend=False)
     return fig
 
 
 def quality_bars(stats: dict) -> go.Figure:
-    labels = ["usable", "set aside", "empty", "duplicate", "cut by max length"]
+    labels = [t("usable"), t("set aside"), t("empty"), t("duplicate"), t("cut by max length")]
     values = [stats["usable"], stats["set_aside"], stats["empty_rows"], stats["duplicate_rows"],
               stats["rows_over_max"]]
     colors = ["#31a354", "#d62728", "#969696", "#fd8d3c", "#e6550d"]
     fig = go.Figure(go.Bar(x=labels, y=values, marker_color=colors, text=values, textposition="outside"))
-    fig.update_layout(title="Rows", yaxis_title="rows", height=320, margin=dict(l=40, r=10, t=40, b=40),
-                      template="plotly_white")
+    fig.update_layout(title=t("Rows"), yaxis_title=t("rows"), height=320, margin=dict(l=40, r=10, t=40, b=40),
+                      template="plotly_white", separators=separators())
     return fig
 
 
 def metrics_bars(results: dict) -> go.Figure:
     """Exact match and token F1 of the base model, the prompting baseline and the tuned model."""
-    names = [("base", "base model"), ("prompted", "prompting baseline"), ("tuned", "fine-tuned")]
+    names = [("base", t("base model")), ("prompted", t("prompting baseline")), ("tuned", t("fine-tuned"))]
     fig = go.Figure()
     for metric, color in (("exact_match", "#3182bd"), ("token_f1", "#9ecae1")):
         values = [results.get(key, {}).get(metric) for key, _ in names]
-        fig.add_bar(x=[label for _, label in names], y=values, name=metric.replace("_", " "), marker_color=color,
-                    text=[f"{v:.0%}" if v is not None else "" for v in values], textposition="outside")
-    fig.update_layout(title=f"On {results['rows']} held-out rows (higher is better)", yaxis=dict(range=[0, 1.1]),
-                      barmode="group", height=340, margin=dict(l=40, r=10, t=40, b=40), template="plotly_white",
+        fig.add_bar(x=[label for _, label in names], y=values, name=t(METRIC_NAMES[metric]), marker_color=color,
+                    text=[percent(v) if v is not None else "" for v in values], textposition="outside")
+    fig.update_layout(title=t("On {rows} held-out rows (higher is better)", rows=results["rows"]), yaxis=dict(range=[0, 1.1]),
+                      barmode="group", height=340, margin=dict(l=40, r=10, t=40, b=40), template="plotly_white", separators=separators(),
                       legend=dict(orientation="h", y=-0.2))
     return fig

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+from .i18n import msg
 from . import models
 from .runs import Run
 from .settings import GenerationSettings
@@ -21,7 +22,7 @@ class ChatModels:
         config = run.config()
         final = run.final_dir()
         if final is None:
-            raise FileNotFoundError("This run has no trained model yet: let it finish first.")
+            raise FileNotFoundError(msg("This run has no trained model yet: let it finish first."))
         self.run_id = run.id
         self.base, self.tokenizer, _ = models.load(config.model.name, config.model.allow_pickle)
         if final == run.adapter_dir:

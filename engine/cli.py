@@ -9,7 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import i18n
 from . import settings as settings_mod
+from .i18n import render, t
 from .settings import RunConfig, SettingsError
 
 
@@ -24,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         extra = f" [{', '.join(map(str, row['choices']))}]" if row["choices"] else ""
         bounds = f" ({row['min']} to {row['max']})" if row["min"] is not None else ""
         group.add_argument(f"--{row['key']}", dest=row["key"], metavar=row["type"].upper(),
-                           help=f"{row['help']}{extra}{bounds} Default: {row['default']!r}.")
+                           help=(f"{t(row['help'])}{extra}{bounds} " + t("Default: {value}.", value=repr(
+                               row["default"]))).replace("%", "%%"))  # argparse formats help with %
     evaluate = sub.add_parser("evaluate", help="Answer held-out rows with the base and tuned model; score both.")
     evaluate.add_argument("run", help="Run id (see `runs`) or run folder.")
     evaluate.add_argument("--rows", type=int, help="How many held-out rows (default: generation.eval_rows).")
@@ -93,17 +96,17 @@ def cmd_train(args) -> int:
     if args.resume:
         run = find_run(args.resume)
         if not run.can_resume():
-            print(f"Run {run.id} cannot be resumed (state {run.status()['state']}, "
-                  f"checkpoint {run.last_checkpoint()}).", file=sys.stderr)
+            print(t("Run {run} cannot be resumed (state {state}, checkpoint {checkpoint}).", run=run.id,
+                    state=run.status()["state"], checkpoint=str(run.last_checkpoint())), file=sys.stderr)
             return 2
     else:
         if not args.config:
-            print("Give a config file, e.g. assets/configs/ticket_routing.yaml", file=sys.stderr)
+            print(t("Give a config file, e.g. assets/configs/ticket_routing.yaml"), file=sys.stderr)
             return 2
         run = shared_run(load_config(args))
     print(f"Run {run.id} in {run.path}", flush=True)
     status = train.train_run(run, resume=bool(args.resume), on_record=print_record)
-    print(f"{status['state']}: {status.get('message', '')}")
+    print(f"{status['state']}: {render(runs.status_message(status))}")
     if status.get("final"):
         print("final: " + ", ".join(f"{k} {v}" for k, v in status["final"].items()))
     return 0 if status["state"] in ("finished", "stopped") else 1
@@ -130,7 +133,8 @@ def cmd_evaluate(args) -> int:
     run = find_run(args.run)
 
     def progress(done, total, phase):
-        print(f"\r{phase}: {done}/{total} answers", end="", flush=True)
+        print("\r" + t("{phase}: {done} of {total} answers", phase=t(phase), done=done, total=total), end="",
+              flush=True)
 
     results = evaluate_run(run, rows=args.rows, progress=progress)
     print()
@@ -156,7 +160,7 @@ def cmd_export(args) -> int:
         print(f"merged:   {export.merged_model(run, Path(args.out) if args.out else None)}")
     if args.gguf:
         def progress(fraction, text):
-            print(f"\rGGUF: {fraction:4.0%} {text:40}", end="", flush=True)
+            print(f"\rGGUF: {fraction:4.0%} {render(text):40}", end="", flush=True)
 
         made = export.gguf_export(run, args.gguf, progress)
         print(f"\ngguf:     {made['gguf']} ({made['size_bytes'] / 1e6:.0f} MB in {made['seconds']} s)")
@@ -171,10 +175,11 @@ def cmd_export(args) -> int:
 def cmd_stop(args) -> int:
     run = find_run(args.run)
     if run.status()["state"] != "running":
-        print(f"Run {run.id} is not training (state {run.status()['state']}).", file=sys.stderr)
+        print(t("Run {run} is not training (state {state}).", run=run.id, state=run.status()["state"]),
+              file=sys.stderr)
         return 2
     run.request_stop()
-    print(f"Asked run {run.id} to stop after its current step.")
+    print(t("Asked run {run} to stop after its current step.", run=run.id))
     return 0
 
 
@@ -183,7 +188,7 @@ def cmd_runs(args) -> int:
 
     found = runs.list_runs()
     if not found:
-        print("No runs yet.")
+        print(t("No runs yet."))
     for run in found:
         s = run.summary()
         metrics = " ".join(f"{k}={s[k]}" for k in ("eval_loss", "train_loss") if k in s)
@@ -196,28 +201,29 @@ def cmd_check(args) -> int:
 
     config = RunConfig.load(args.config).validate()
     loaded, train_rows, val_rows, _ = data.prepare(config.data)
-    print(loaded.summary())
+    print(render(loaded.summary()))
     for note in loaded.notes:
-        print("note:", note)
+        print("-", render(note))
     for problem in loaded.problems[:50]:
-        print(f"  {problem}")
+        print(f"  {render(problem.text())}")
     tokenizer = models.load_tokenizer(models.resolve(config.model.name, config.model.allow_pickle))
     s = stats.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows)
     print(f"tokens per row: mean {s.get('mean')}, median {s.get('median')}, 90% under {s.get('p90')}, "
           f"longest {s.get('longest')}; train {s['train_rows']} / validation {s['val_rows']} rows")
     for finding in stats.plain_findings(s):
-        print("-", finding)
+        print("-", render(finding))
     return 0
 
 
 def main(argv=None) -> int:
+    i18n.set_language(i18n.from_environment())  # STUDIO_LANG=fr, or the system's locale
     args = build_parser().parse_args(argv)
     handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export, "runs": cmd_runs, "stop": cmd_stop,
                 "check": cmd_check}
     try:
         return handlers[args.command](args)
     except (SettingsError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(t("error: {message}", message=render(err)), file=sys.stderr)
         return 2
     except Exception as err:
         from .data import DataError
@@ -225,6 +231,6 @@ def main(argv=None) -> int:
         from .models import ModelError
 
         if isinstance(err, (DataError, ModelError, GGUFError)):
-            print(f"error: {err}", file=sys.stderr)
+            print(t("error: {message}", message=render(err)), file=sys.stderr)
             return 2
         raise

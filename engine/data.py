@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .i18n import N_, Message, msg
+
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
             ".parquet": "parquet", ".xlsx": "excel"}
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -23,23 +25,39 @@ SHAPES = ["alpaca", "messages", "sharegpt", "prompt_completion", "question_answe
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                   "model": "assistant", "bot": "assistant", "system": "system"}
 UNREADABLE = "_unreadable"  # marks a row that could not be read; it counts as a row set aside
+SHAPE_NAMES = {"alpaca": N_("instruction / input / output"), "messages": N_("chat messages"),
+               "sharegpt": N_("ShareGPT conversations"), "prompt_completion": N_("prompt / completion"),
+               "question_answer": N_("question / answer"), "columns": N_("two columns chosen by hand")}
+SUPPORTED = N_("Save it as CSV, TSV, JSON, JSONL, Parquet or Excel (.xlsx).")
 
 
 class DataError(ValueError):
-    """The file as a whole cannot be used; the message says why and what to do."""
+    """The file as a whole cannot be used; its one argument, a Message, says why and what to do."""
 
 
 @dataclass
 class Problem:
     row: int | None
     column: str | None
-    kind: str
-    message: str
+    kind: str  # a msgid ("empty answer"), shown translated
+    message: Message
+
+    def text(self) -> Message:
+        if self.row and self.column:
+            return msg("row {row}, column '{column}': {message}", row=self.row, column=self.column,
+                       message=self.message)
+        if self.row:
+            return msg("row {row}: {message}", row=self.row, message=self.message)
+        return self.message
 
     def __str__(self) -> str:
-        where = ", ".join(x for x in (f"row {self.row}" if self.row else "", f"column '{self.column}'"
-                                      if self.column else "") if x)
-        return f"{where}: {self.message}" if where else self.message
+        return str(self.text())
+
+
+# What was empty, as the reader's language names it (the {what} of a problem).
+EMPTY = {"instruction": N_("empty instruction"), "input": N_("empty input"), "answer": N_("empty answer"),
+         "prompt": N_("empty prompt"), "text": N_("empty text")}
+WHAT = [N_("instruction"), N_("input"), N_("answer"), N_("prompt"), N_("text")]
 
 
 @dataclass
@@ -50,19 +68,26 @@ class LoadedData:
     shape: str
     examples: list[dict]
     problems: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(p.kind for p in self.problems))
 
-    def summary(self) -> str:
+    def summary(self) -> Message:
         bad = len({p.row for p in self.problems if p.row})
-        text = (f"{self.file_name}: {len(self.examples)} usable example{'s' * (len(self.examples) != 1)} "
-                f"out of {len(self.rows)} row{'s' * (len(self.rows) != 1)}")
-        if bad:
-            parts = ", ".join(f"{n} {kind}" for kind, n in self.counts().items())
-            text += f"; {bad} row{'s' * (bad != 1)} set aside ({parts})"
-        return text + "."
+        if not bad:
+            return msg("{file}: {usable} usable examples out of {rows} rows.", file=self.file_name,
+                       usable=len(self.examples), rows=len(self.rows))
+        return msg("{file}: {usable} usable examples out of {rows} rows; {bad} rows set aside ({kinds}).",
+                   file=self.file_name, usable=len(self.examples), rows=len(self.rows), bad=bad,
+                   kinds=self.kinds())
+
+    def kinds(self) -> Message:
+        """'2 × empty answer, 1 × wrong type', each kind in the reader's language (a pattern, not a msgid)."""
+        counts = list(self.counts().items())
+        text = ", ".join(f"{{n{i}}} × {{kind{i}}}" for i in range(len(counts)))
+        return Message(text, {**{f"n{i}": n for i, (_, n) in enumerate(counts)},
+                              **{f"kind{i}": msg(kind) for i, (kind, _) in enumerate(counts)}})
 
 
 # ---------------------------------------------------------------- reading files
@@ -73,14 +98,15 @@ def read_table(path, name: str | None = None) -> tuple[list[str], list[dict], li
     name = name or path.name
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise DataError(f"{name}: files ending in '{path.suffix or '(none)'}' are not supported. "
-                        f"Save it as CSV, TSV, JSON, JSONL, Parquet or Excel (.xlsx).")
+        raise DataError(msg("{file}: files ending in '{suffix}' are not supported. {what_to_do}", file=name,
+                            suffix=path.suffix or "(none)", what_to_do=msg(SUPPORTED)))
     size = path.stat().st_size
     if size == 0:
-        raise DataError(f"{name} is empty. Choose a file with a header row and at least one example.")
+        raise DataError(msg("{file} is empty. Choose a file with a header row and at least one example.",
+                            file=name))
     if size > MAX_FILE_BYTES:
-        raise DataError(f"{name} is {size / 2**20:.0f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit. "
-                        "Split it or keep the rows you need.")
+        raise DataError(msg("{file} is {size:.0f} MB, over the {limit} MB limit. Split it or keep the rows you "
+                            "need.", file=name, size=size / 2**20, limit=MAX_FILE_BYTES // 2**20))
     if kind in ("parquet", "excel"):
         return _read_binary(path, name, kind)
     text, problems, notes = _decode(path.read_bytes(), name)
@@ -89,11 +115,13 @@ def read_table(path, name: str | None = None) -> tuple[list[str], list[dict], li
     else:
         columns, rows, more, how = _read_json(text, name, kind)
         if how != kind:
-            notes.append(f"{name} ends in .{path.suffix.lstrip('.')} but holds "
-                         f"{'one JSON array' if how == 'json' else 'one JSON object per line'}; read it as such.")
+            notes.append(msg("{file} ends in .{suffix} but holds one JSON array; read it as such.", file=name,
+                             suffix=path.suffix.lstrip(".")) if how == "json" else
+                         msg("{file} ends in .{suffix} but holds one JSON object per line; read it as such.",
+                             file=name, suffix=path.suffix.lstrip(".")))
     problems += more
     if not rows:
-        raise DataError(f"{name} has no data rows. Add at least one example under the header.")
+        raise DataError(msg("{file} has no data rows. Add at least one example under the header.", file=name))
     return columns, rows, problems, notes
 
 
@@ -101,17 +129,18 @@ def _decode(raw: bytes, name: str) -> tuple[str, list[Problem], list[str]]:
     for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if raw.startswith(bom):
             try:
-                return raw.decode(codec), [], [f"Read as {codec.upper()} (byte-order mark found)."]
+                return raw.decode(codec), [], [msg("Read as {codec} (byte-order mark found).", codec=codec.upper())]
             except UnicodeDecodeError:
                 break
     try:
         return raw.decode("utf-8"), [], []
     except UnicodeDecodeError as err:
         if b"\x00" in raw[:4096]:
-            raise DataError(f"{name} looks like a binary file, not text. Export your data as CSV, JSONL, "
-                            "Parquet or Excel and upload that.") from None
-        notes = [f"{name} is not valid UTF-8 (first bad byte at position {err.start}); rows with unreadable "
-                 "characters are set aside. Save the file as UTF-8 to keep them."]
+            raise DataError(msg("{file} looks like a binary file, not text. Export your data as CSV, JSONL, "
+                                "Parquet or Excel and upload that.", file=name)) from None
+        notes = [msg("{file} is not valid UTF-8 (first bad byte at position {position}); rows with unreadable "
+                     "characters are set aside. Save the file as UTF-8 to keep them.", file=name,
+                     position=err.start)]
         return raw.decode("utf-8", errors="replace"), [], notes
 
 
@@ -122,10 +151,12 @@ def _read_delimited(text: str, name: str, delimiter: str):
     try:
         header = next(reader)
     except StopIteration:
-        raise DataError(f"{name} is empty. Choose a file with a header row and at least one example.") from None
+        raise DataError(msg("{file} is empty. Choose a file with a header row and at least one example.",
+                            file=name)) from None
     header = [h.strip() for h in header]
     if not any(header):
-        raise DataError(f"{name}: the first line (the header) is empty. Put column names on the first line.")
+        raise DataError(msg("{file}: the first line (the header) is empty. Put column names on the first line.",
+                            file=name))
     row_no = 0
     while True:
         try:
@@ -134,19 +165,21 @@ def _read_delimited(text: str, name: str, delimiter: str):
             break
         except csv.Error as err:
             row_no += 1
-            reason = (f"has a value longer than {MAX_FIELD_CHARS:,} characters" if "field limit" in str(err)
-                      else f"could not be read ({err})")
-            problems.append(Problem(row_no, None, "unreadable row", f"{reason}. Check for a stray quote mark, "
-                                    "or shorten that text."))
+            reason = (msg("has a value longer than {limit} characters. Check for a stray quote mark, or shorten "
+                          "that text.", limit=MAX_FIELD_CHARS) if "field limit" in str(err) else
+                      msg("could not be read ({error}). Check for a stray quote mark, or shorten that text.",
+                          error=str(err)))
+            problems.append(Problem(row_no, None, N_("unreadable row"), reason))
             rows.append({"_row": row_no, UNREADABLE: True})
             continue
         if not values:
             continue
         row_no += 1
         if len(values) != len(header):
-            problems.append(Problem(row_no, None, "wrong number of columns",
-                                    f"has {len(values)} values but the header has {len(header)} columns. "
-                                    f"Check for an unquoted '{delimiter}' in a text."))
+            problems.append(Problem(row_no, None, N_("wrong number of columns"),
+                                    msg("has {values} values but the header has {columns} columns. Check for an "
+                                        "unquoted '{delimiter}' in a text.", values=len(values),
+                                        columns=len(header), delimiter=delimiter)))
             rows.append({"_row": row_no, UNREADABLE: True})
             continue
         rows.append({"_row": row_no, **dict(zip(header, values))})
@@ -161,14 +194,16 @@ def _read_json(text: str, name: str, kind: str):
             data = json.loads(text)
         except json.JSONDecodeError as err:
             if kind == "json" and "Extra data" not in err.msg:
-                raise DataError(f"{name} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}). "
-                                "Fix it there, or save one JSON object per line as .jsonl.") from None
+                raise DataError(msg("{file} is not valid JSON (line {line}, column {column}: {error}). Fix it "
+                                    "there, or save one JSON object per line as .jsonl.", file=name,
+                                    line=err.lineno, column=err.colno, error=err.msg)) from None
     if data is not None:
         if isinstance(data, dict):
             lists = [v for v in data.values() if isinstance(v, list)]
             data = lists[0] if len(lists) == 1 else [data]
         if not isinstance(data, list):
-            raise DataError(f"{name} holds a single {type(data).__name__}; it should be a list of examples.")
+            raise DataError(msg("{file} holds a single {kind}; it should be a list of examples.", file=name,
+                                kind=type(data).__name__))
         items = [(i + 1, item) for i, item in enumerate(data)]
         problems, how = [], "json"
     else:
@@ -179,8 +214,9 @@ def _read_json(text: str, name: str, kind: str):
             try:
                 items.append((i, json.loads(line)))
             except json.JSONDecodeError as err:
-                problems.append(Problem(i, None, "unreadable row", f"line {i} is not valid JSON ({err.msg}). "
-                                        "Each line must be one complete JSON object."))
+                problems.append(Problem(i, None, N_("unreadable row"),
+                                        msg("line {line} is not valid JSON ({error}). Each line must be one "
+                                            "complete JSON object.", line=i, error=err.msg)))
                 items.append((i, None))
     rows, columns = [], {}
     for row_no, item in items:
@@ -188,8 +224,8 @@ def _read_json(text: str, name: str, kind: str):
             rows.append({"_row": row_no, UNREADABLE: True})
             continue
         if not isinstance(item, dict):
-            problems.append(Problem(row_no, None, "wrong type", f"is a {type(item).__name__}, not an object "
-                                    "with named fields."))
+            problems.append(Problem(row_no, None, N_("wrong type"), msg("is a {kind}, not an object with named "
+                                                                        "fields.", kind=type(item).__name__)))
             rows.append({"_row": row_no, UNREADABLE: True})
             continue
         columns.update(dict.fromkeys(item))
@@ -208,22 +244,24 @@ def _read_binary(path: Path, name: str, kind: str):
             sheets = pd.read_excel(path, sheet_name=None, dtype=object)
             filled = [(s, f) for s, f in sheets.items() if not f.dropna(how="all").empty]
             if not filled:
-                raise DataError(f"{name}: every sheet is empty. Put a header row and examples on the first sheet.")
+                raise DataError(msg("{file}: every sheet is empty. Put a header row and examples on the first "
+                                    "sheet.", file=name))
             sheet, frame = filled[0]
             if len(sheets) > 1:
-                notes.append(f"{name} has {len(sheets)} sheets; using '{sheet}'. Move your examples to one sheet "
-                             "if that is not the right one.")
+                notes.append(msg("{file} has {sheets} sheets; using '{sheet}'. Move your examples to one sheet "
+                                 "if that is not the right one.", file=name, sheets=len(sheets), sheet=sheet))
     except DataError:
         raise
     except Exception as err:  # pandas/pyarrow/openpyxl raise many types for a broken file
         what = "Parquet" if kind == "parquet" else "Excel (.xlsx)"
-        raise DataError(f"{name} could not be read as {what} ({type(err).__name__}). Check that it really is "
-                        f"a {what} file, or export it again as CSV.") from None
+        raise DataError(msg("{file} could not be read as {format} ({error}). Check that it really is a {format} "
+                            "file, or export it again as CSV.", file=name, format=what,
+                            error=type(err).__name__)) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     rows = [{"_row": i + 1, **{k: _plain(v) for k, v in rec.items()}}
             for i, rec in enumerate(frame.to_dict(orient="records"))]
     if not rows:
-        raise DataError(f"{name} has no data rows. Add at least one example under the header.")
+        raise DataError(msg("{file} has no data rows. Add at least one example under the header.", file=name))
     problems = _unsaved_formulas(path, sheet, rows) if kind == "excel" else []
     return list(frame.columns), rows, problems, notes
 
@@ -240,10 +278,10 @@ def _unsaved_formulas(path: Path, sheet: str, rows: list[dict]) -> list[Problem]
         for row, values in zip(rows, cells):
             for column, value in zip(header, values):
                 if isinstance(value, str) and value.startswith("=") and row.get(column) is None:
-                    problems.append(Problem(row["_row"], column, "formula without a value",
-                                            f"holds the formula {value[:40]} whose result is not saved in the "
-                                            "file. Open the file in Excel or LibreOffice and save it, or paste "
-                                            "the values instead of formulas."))
+                    problems.append(Problem(row["_row"], column, N_("formula without a value"),
+                                            msg("holds the formula {formula} whose result is not saved in the "
+                                                "file. Open the file in Excel or LibreOffice and save it, or "
+                                                "paste the values instead of formulas.", formula=value[:40])))
                     row[UNREADABLE] = True
         return problems
     finally:
@@ -305,19 +343,22 @@ def _text(row: dict, column: str | None, problems: list, what: str, required=Tru
     value = row.get(column) if column else None
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            problems.append(Problem(row["_row"], column, f"empty {what}", f"the {what} is empty. Fill it in or "
-                                    "delete the row; the other rows can still be used."))
+            problems.append(Problem(row["_row"], column, EMPTY[what],
+                                    msg("the {what} is empty. Fill it in or delete the row; the other rows can "
+                                        "still be used.", what=msg(what))))
             return None
         return ""
     if isinstance(value, (int, float, bool)):
         return str(value)
     if not isinstance(value, str):
-        problems.append(Problem(row["_row"], column, "wrong type", f"the {what} is a {type(value).__name__}, "
-                                "expected text."))
+        problems.append(Problem(row["_row"], column, N_("wrong type"), msg("the {what} is a {kind}, expected text.",
+                                                                           what=msg(what),
+                                                                           kind=type(value).__name__)))
         return None
     if "\ufffd" in value:
-        problems.append(Problem(row["_row"], column, "undecodable text", f"the {what} has characters that could "
-                                "not be read. Save the file as UTF-8."))
+        problems.append(Problem(row["_row"], column, N_("undecodable text"),
+                                msg("the {what} has characters that could not be read. Save the file as UTF-8.",
+                                    what=msg(what))))
         return None
     return value
 
@@ -325,27 +366,31 @@ def _text(row: dict, column: str | None, problems: list, what: str, required=Tru
 def _from_turns(row: dict, column: str, problems: list, role_key: str, text_key: str, roles: dict):
     turns = row.get(column)
     if not isinstance(turns, list) or not turns:
-        kind = "empty conversation" if not turns else "wrong type"
-        problems.append(Problem(row["_row"], column, kind, "expected a list of messages "
-                                f"(each with '{role_key}' and '{text_key}')."))
+        kind = N_("empty conversation") if not turns else N_("wrong type")
+        problems.append(Problem(row["_row"], column, kind, msg("expected a list of messages (each with '{role}' "
+                                                               "and '{text}').", role=role_key, text=text_key)))
         return None
     messages = []
     for i, turn in enumerate(turns, start=1):
         if not isinstance(turn, dict) or roles.get(str(turn.get(role_key, "")).lower()) is None:
-            problems.append(Problem(row["_row"], column, "wrong type", f"message {i} needs a '{role_key}' of "
-                                    f"{', '.join(sorted(set(roles)))} and a '{text_key}'."))
+            problems.append(Problem(row["_row"], column, N_("wrong type"),
+                                    msg("message {number} needs a '{role}' of {roles} and a '{text}'.", number=i,
+                                        role=role_key, roles=", ".join(sorted(set(roles))), text=text_key)))
             return None
         content = _text({"_row": row["_row"], "t": turn.get(text_key)}, "t", [], "text", required=False)
         if content is None or not isinstance(turn.get(text_key), (str, int, float)):
-            problems.append(Problem(row["_row"], column, "wrong type", f"message {i}'s '{text_key}' is not text."))
+            problems.append(Problem(row["_row"], column, N_("wrong type"),
+                                    msg("message {number}'s '{text}' is not text.", number=i, text=text_key)))
             return None
         messages.append({"role": roles[str(turn[role_key]).lower()], "content": content})
     if messages[-1]["role"] != "assistant" or not messages[-1]["content"].strip():
-        problems.append(Problem(row["_row"], column, "empty answer", "the conversation must end with a "
-                                "non-empty assistant message (the answer to learn)."))
+        problems.append(Problem(row["_row"], column, N_("empty answer"),
+                                msg("the conversation must end with a non-empty assistant message (the answer "
+                                    "to learn).")))
         return None
     if not any(m["role"] == "user" and m["content"].strip() for m in messages):
-        problems.append(Problem(row["_row"], column, "empty prompt", "the conversation has no user message."))
+        problems.append(Problem(row["_row"], column, N_("empty prompt"),
+                                msg("the conversation has no user message.")))
         return None
     return messages
 
@@ -391,14 +436,16 @@ def load_data(path, shape: str = "auto", prompt_column: str = "", answer_column:
     if shape == "auto":
         shape = detect_shape(columns)
         if shape is None:
-            raise DataError(f"{name}: could not tell which column is the prompt and which the answer "
-                            f"(columns: {', '.join(columns)}). Choose the two columns by hand "
-                            "(shape 'columns'), or rename them to instruction/output or prompt/completion.")
+            raise DataError(msg("{file}: could not tell which column is the prompt and which the answer "
+                                "(columns: {columns}). Choose the two columns by hand (shape 'columns'), or "
+                                "rename them to instruction/output or prompt/completion.", file=name,
+                                columns=", ".join(columns)))
     cols = required_columns(shape, columns, prompt_column, answer_column)
     missing = [role for role, col in cols.items() if col is None and role != "input"]
     if missing:
-        raise DataError(f"{name}: no column for {', '.join(missing)} (shape '{shape}'; the file has "
-                        f"{', '.join(columns)}). Pick the right columns or rename them.")
+        raise DataError(msg("{file}: no column for {missing} (shape '{shape}'; the file has {columns}). Pick the "
+                            "right columns or rename them.", file=name, missing=", ".join(missing), shape=shape,
+                            columns=", ".join(columns)))
     examples = []
     for row in rows:
         if row.get(UNREADABLE):
@@ -409,9 +456,11 @@ def load_data(path, shape: str = "auto", prompt_column: str = "", answer_column:
     problems.sort(key=lambda p: (p.row or 0))
     data = LoadedData(name, columns, rows, shape, examples, problems, notes)
     if not examples:
-        first = "; ".join(str(p) for p in problems[:3])
-        raise DataError(f"{name}: none of its {len(rows) or 'data'} rows can be used ({first}). "
-                        "Fix the rows listed and upload the file again.")
+        first = problems[:3]
+        raise DataError(msg("{file}: none of its {rows} rows can be used ({first}). Fix the rows listed and "
+                            "upload the file again.", file=name, rows=len(rows),
+                            first=Message("; ".join(f"{{p{i}}}" for i in range(len(first))),
+                                          {f"p{i}": p.text() for i, p in enumerate(first)})))
     return data
 
 
@@ -460,10 +509,10 @@ def demo_datasets() -> dict[str, dict]:
 
 
 DEMO_TEXT = {
-    "ticket_routing": "Route a customer support ticket to a team and a priority, in one fixed format "
-                      "(CSV, instruction/input/output, 300 rows + 60 held out).",
-    "order_extraction": "Turn an order written in plain words into compact JSON "
-                        "(JSONL chat messages, 300 rows + 60 held out).",
+    "ticket_routing": N_("Route a customer support ticket to a team and a priority, in one fixed format "
+                         "(CSV, instruction/input/output, 300 rows + 60 held out)."),
+    "order_extraction": N_("Turn an order written in plain words into compact JSON "
+                           "(JSONL chat messages, 300 rows + 60 held out)."),
 }
 
 
@@ -473,10 +522,11 @@ def save_upload(name: str, content: bytes, folder: Path) -> Path:
 
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""  # '.csv' alone still ends in .csv
     if suffix not in SUFFIXES:
-        raise DataError(f"{name}: files ending in '{suffix or '(none)'}' are not supported. "
-                        "Save it as CSV, TSV, JSON, JSONL, Parquet or Excel (.xlsx).")
+        raise DataError(msg("{file}: files ending in '{suffix}' are not supported. {what_to_do}", file=name,
+                            suffix=suffix or "(none)", what_to_do=msg(SUPPORTED)))
     if len(content) > MAX_FILE_BYTES:
-        raise DataError(f"{name} is over the {MAX_FILE_BYTES // 2**20} MB limit. Split it or keep the rows you need.")
+        raise DataError(msg("{file} is over the {limit} MB limit. Split it or keep the rows you need.", file=name,
+                            limit=MAX_FILE_BYTES // 2**20))
     path = inside(folder, safe_name(name[: len(name) - len(suffix)], fallback="upload") + suffix)
     path.write_bytes(content)
     return path

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from .i18n import N_, msg
 from . import data as data_mod
 from . import models
 from .paths import write_atomic, write_json
@@ -50,7 +51,7 @@ def token_f1(prediction: str, reference: str) -> float:
 
 def _check(stop: threading.Event | None):
     if stop is not None and stop.is_set():
-        raise Cancelled("Evaluation was cancelled.")
+        raise Cancelled(msg("Evaluation was cancelled."))
 
 
 def generate(model, tokenizer, prompts: list[list[dict]], settings: GenerationSettings, batch_size: int = 8,
@@ -144,11 +145,11 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
     _, train_rows, val_rows, _ = data_mod.prepare(config.data)
     examples = val_rows[: rows or config.generation.eval_rows]
     if not examples:
-        raise data_mod.DataError("There are no held-out rows to evaluate on. Set a validation share above 0 or "
-                                 "give a held-out file.")
+        raise data_mod.DataError(msg("There are no held-out rows to evaluate on. Set a validation share above 0 "
+                                     "or give a held-out file."))
     final = run.final_dir()
     if final is None:
-        raise FileNotFoundError("This run has no trained model yet: let it finish first.")
+        raise FileNotFoundError(msg("This run has no trained model yet: let it finish first."))
     n = len(examples)
     t0 = time.time()
 
@@ -165,17 +166,17 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
     references = [e["completion"][0]["content"] for e in examples]
     gen = config.generation
     model, tokenizer, _ = models.load(config.model.name, config.model.allow_pickle)
-    base = generate(model, tokenizer, prompts, gen, progress=report("base model", 0), stop=stop)
+    base = generate(model, tokenizer, prompts, gen, progress=report(N_("base model"), 0), stop=stop)
     shot_rows = pick_shots(train_rows, shots, config.data.seed)
     prompted = generate(model, tokenizer, [few_shot_prompt(shot_rows, e) for e in examples], gen,
-                        progress=report("prompting baseline", n), stop=stop)
+                        progress=report(N_("prompting baseline"), n), stop=stop)
     base_general = general_check(model, tokenizer, gen, stop)
     base_loss = answer_loss(model, tokenizer, examples, stop)
     if final == run.adapter_dir:
         model = PeftModel.from_pretrained(model, str(final))
     else:
         model, tokenizer = _load_full(final)
-    tuned = generate(model, tokenizer, prompts, gen, progress=report("tuned model", 2 * n), stop=stop)
+    tuned = generate(model, tokenizer, prompts, gen, progress=report(N_("tuned model"), 2 * n), stop=stop)
     tuned_general = general_check(model, tokenizer, gen, stop)
     tuned_loss = answer_loss(model, tokenizer, examples, stop)
     results = {

@@ -8,6 +8,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from .i18n import msg, t
 from . import models
 from .paths import read_json, write_atomic
 from .runs import Run
@@ -22,7 +23,8 @@ def export_dir(run: Run) -> Path:
 def adapter_zip(run: Run) -> Path:
     """The adapter folder (PEFT's standard format) as one zip file."""
     if not (run.adapter_dir / "adapter_config.json").exists():
-        raise FileNotFoundError("This run has no LoRA adapter (it is unfinished, or it trained the full model).")
+        raise FileNotFoundError(msg("This run has no LoRA adapter (it is unfinished, or it trained the full "
+                                    "model)."))
     base = export_dir(run) / f"{run.id}-adapter"
     return Path(shutil.make_archive(str(base), "zip", run.adapter_dir))
 
@@ -43,7 +45,7 @@ def merged_model(run: Run, out: Path | None = None) -> Path:
     elif run.model_dir.exists():
         shutil.copytree(run.model_dir, tmp)
     else:
-        raise FileNotFoundError("This run has no trained model yet: let it finish first.")
+        raise FileNotFoundError(msg("This run has no trained model yet: let it finish first."))
     write_atomic(tmp / "README.md", model_card(run))
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
@@ -87,12 +89,12 @@ def gguf_export(run: Run, out_type: str = "f16", progress=None) -> dict:
 
     report = progress or (lambda fraction, text: None)
     if run.final_dir() is None:
-        raise FileNotFoundError("This run has no trained model yet: let it finish first.")
+        raise FileNotFoundError(msg("This run has no trained model yet: let it finish first."))
     writer.check(gguf_source(run))  # refuse an unsupported model before merging anything
     started = time.time()
     merged = export_dir(run) / "merged"
     if not (merged / "config.json").exists():
-        report(0.0, "building the merged model")
+        report(0.0, msg("building the merged model"))
         merged = merged_model(run)
     name = ollama_name(run)
     out = gguf_dir(run)
@@ -100,7 +102,7 @@ def gguf_export(run: Run, out_type: str = "f16", progress=None) -> dict:
     file_name = f"{name}-{out_type}.gguf"
     path = writer.convert(merged, out / file_name, out_type, name=name,
                           progress=lambda f, text: report(0.05 + 0.85 * f, text))
-    report(0.92, "writing the Modelfile and the zip")
+    report(0.92, msg("writing the Modelfile and the zip"))
     config = run.config()
     tokenizer = models.load_tokenizer(merged)
     text = modelfile(file_name, tokenizer, config.data.system_prompt, config.generation)
@@ -113,7 +115,7 @@ def gguf_export(run: Run, out_type: str = "f16", progress=None) -> dict:
         for extra in ("Modelfile", "README.md"):
             zf.write(out / extra, extra, compress_type=zipfile.ZIP_DEFLATED)
     archive.with_suffix(".partial").replace(archive)
-    report(1.0, "done")
+    report(1.0, msg("done"))
     return {"gguf": str(path), "modelfile": str(out / "Modelfile"), "zip": str(archive), "type": out_type,
             "size_bytes": path.stat().st_size, "seconds": round(time.time() - started, 1), "name": name,
             "commands": commands, "modelfile_text": text}
@@ -126,14 +128,15 @@ def latest_gguf(run: Run) -> Path | None:
 
 
 def gguf_readme(run: Run, file_name: str, out_type: str, commands: dict[str, str]) -> str:
+    """The zip's README, in the language of whoever asked for the export."""
     return "\n".join([
-        f"# {run.id} as GGUF ({out_type.upper()})", "",
-        f"`{file_name}` runs in Ollama, llama.cpp and LM Studio; `Modelfile` carries the chat format, the stop "
-        "token, the system prompt and the generation settings of the run.", "",
+        t("# {run} as GGUF ({type})", run=run.id, type=out_type.upper()), "",
+        t("`{file}` runs in Ollama, llama.cpp and LM Studio; `Modelfile` carries the chat format, the stop token, "
+          "the system prompt and the generation settings of the run.", file=file_name), "",
         "## Ollama", "", "```bash", commands["create"], commands["run"], "```", "",
         "## llama.cpp", "", "```bash", commands["llama_cli"], commands["llama_server"], "```", "",
-        "## LM Studio", "", f"Put `{file_name}` in a folder under LM Studio's models folder, or drag it into "
-        "the app. It reads the chat template from the file.", "",
+        "## LM Studio", "", t("Put `{file}` in a folder under LM Studio's models folder, or drag it into the app. "
+                              "It reads the chat template from the file.", file=file_name), "",
     ])
 
 
@@ -143,9 +146,9 @@ def push_to_hub(run: Run, repo_id: str, token: str, private: bool = True, merged
 
     folder = merged_model(run) if merged else run.adapter_dir
     if not folder.exists():
-        raise ExportError("This run has nothing to upload yet: let it finish first.")
+        raise ExportError(msg("This run has nothing to upload yet: let it finish first."))
     if not repo_id or "/" not in repo_id:
-        raise ExportError("Give the repository as 'your-name/model-name'.")
+        raise ExportError(msg("Give the repository as 'your-name/model-name'."))
     if not (folder / "README.md").exists() or not merged:
         write_atomic(folder / "README.md", model_card(run))
     api = HfApi(token=token or None)
@@ -155,10 +158,10 @@ def push_to_hub(run: Run, repo_id: str, token: str, private: bool = True, merged
     except Exception as err:  # offline, bad token, no rights: one plain message each
         text = str(err)
         if "401" in text or "403" in text or "token" in text.lower():
-            raise ExportError("The Hub refused the token. Create a token with write access at "
-                              "huggingface.co/settings/tokens and paste it again.") from None
-        raise ExportError(f"Could not reach the Hugging Face Hub ({type(err).__name__}). Check the internet "
-                          "connection; the files are also ready to download here.") from None
+            raise ExportError(msg("The Hub refused the token. Create a token with write access at "
+                                  "huggingface.co/settings/tokens and paste it again.")) from None
+        raise ExportError(msg("Could not reach the Hugging Face Hub ({error}). Check the internet connection; the "
+                              "files are also ready to download here.", error=type(err).__name__)) from None
     return str(url)
 
 
@@ -178,32 +181,35 @@ def commands(run: Run) -> dict[str, str]:
 
 
 def model_card(run: Run) -> str:
+    """The merged model's README, in the language of whoever asked for it; the metadata block stays as the Hub
+    reads it."""
     config = run.config()
     status = run.status()
     final = status.get("final") or {}
     results = read_json(run.eval_dir / "results.json") or {}
-    base = models.DEFAULT_LABEL if config.model.name == models.DEFAULT_NAME else config.model.name
+    base = t(models.DEFAULT_LABEL) if config.model.name == models.DEFAULT_NAME else config.model.name
     lines = [
         "---", f"base_model: {'HuggingFaceTB/SmolLM2-135M-Instruct' if config.model.name == 'default' else base}",
         "library_name: transformers", "tags: [fine-tuned, sft, finetune-studio]", "---", "",
         f"# {run.id}", "",
-        f"Fine-tuned from **{base}** with supervised fine-tuning ({config.method.method.upper()}) "
-        "in the no-code fine-tuning studio.", "",
-        "## Data", "",
-        f"- Training file: `{Path(config.data.train_file).name}`",
-        f"- Held-out file: `{Path(config.data.eval_file).name if config.data.eval_file else 'validation split'}`",
-        f"- System prompt: {config.data.system_prompt or '(none)'}", "",
-        "## Settings", "", "| setting | value |", "|---|---|",
+        t("Fine-tuned from **{base}** with supervised fine-tuning ({method}) in the no-code fine-tuning studio.",
+          base=base, method=config.method.method.upper()), "",
+        t("## Data"), "",
+        t("- Training file: `{file}`", file=Path(config.data.train_file).name),
+        t("- Held-out file: `{file}`", file=Path(config.data.eval_file).name) if config.data.eval_file else
+        t("- Held-out rows: a validation split of the training file"),
+        t("- System prompt: {prompt}", prompt=config.data.system_prompt or t("(none)")), "",
+        t("## Settings"), "", t("| setting | value |"), "|---|---|",
     ]
     for section in ("method", "training"):
         for key, value in getattr(config, section).__dict__.items():
             lines.append(f"| {section}.{key} | {value} |")
-    lines += ["", "## Metrics", "", "| metric | value |", "|---|---|"]
+    lines += ["", t("## Metrics"), "", t("| metric | value |"), "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in final.items()]
     for who in ("base", "tuned"):
         for k, v in (results.get(who) or {}).items():
             lines.append(f"| {who} {k} | {v:.4f} |")
-    lines += ["", "## Use", "", "```python", "from transformers import AutoModelForCausalLM, AutoTokenizer",
+    lines += ["", t("## Use"), "", "```python", "from transformers import AutoModelForCausalLM, AutoTokenizer",
               "model = AutoModelForCausalLM.from_pretrained('PATH')",
               "tokenizer = AutoTokenizer.from_pretrained('PATH')", "```", ""]
     return "\n".join(lines)

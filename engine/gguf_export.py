@@ -14,14 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .i18n import N_, msg
+
 # Output types we can write honestly; K-quants (Q4_K_M…) need llama.cpp's own quantizer, not gguf-py.
 TYPES = {
-    "f16": "F16: half precision, about 2 bytes per weight. Same answers as the trained model; the default.",
-    "q8_0": "Q8_0: 8-bit, about half the size of F16. Answers almost always the same; runs faster on a CPU.",
-    "f32": "F32: full precision, about 4 bytes per weight. Exactly the trained model; twice the size of F16.",
+    "f16": N_("F16: half precision, about 2 bytes per weight. Same answers as the trained model; the default."),
+    "q8_0": N_("Q8_0: 8-bit, about half the size of F16. Answers almost always the same; runs faster on a CPU."),
+    "f32": N_("F32: full precision, about 4 bytes per weight. Exactly the trained model; twice the size of F16."),
 }
-K_QUANT_NOTE = ("Smaller 4- and 5-bit files (Q4_K_M, Q5_K_M) need llama.cpp's own `llama-quantize` tool: "
-                "run `llama-quantize FILE.gguf FILE-Q4_K_M.gguf Q4_K_M` on the F16 file.")
+K_QUANT_NOTE = N_("Smaller 4- and 5-bit files (Q4_K_M, Q5_K_M) need llama.cpp's own `llama-quantize` tool: "
+                  "run `llama-quantize FILE.gguf FILE-Q4_K_M.gguf Q4_K_M` on the F16 file.")
 
 # llama.cpp's check string (convert_hf_to_gguf_update.py); the sha256 of str(token ids) names the pre-tokenizer.
 CHKTXT = ('\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n🚀 (normal) 😶\u200d🌫️ (multiple emojis concatenated) '
@@ -51,28 +53,30 @@ def read_config(folder: Path) -> dict:
     """The model's config.json if this writer supports it; otherwise GGUFError with the reason."""
     path = Path(folder) / "config.json"
     if not path.exists():
-        raise GGUFError(f"{folder} has no config.json, so it is not a transformers model folder.")
+        raise GGUFError(msg("{folder} has no config.json, so it is not a transformers model folder.",
+                            folder=str(folder)))
     config = json.loads(path.read_text())
     arch = (config.get("architectures") or ["?"])[0]
     if config.get("auto_map"):
-        raise GGUFError("This model uses custom code (auto_map in its config), which the GGUF export does not "
-                        "support: only standard Llama-architecture models can be exported.")
+        raise GGUFError(msg("This model uses custom code (auto_map in its config), which the GGUF export does not "
+                        "support: only standard Llama-architecture models can be exported."))
     if config.get("model_type") != "llama" or arch != "LlamaForCausalLM":
-        raise GGUFError(f"GGUF export supports the Llama architecture (LlamaForCausalLM: SmolLM2, Llama 2/3-style) "
-                        f"and this model is {arch} ({config.get('model_type')}). Export the merged safetensors "
-                        "model instead, and convert it with llama.cpp's convert_hf_to_gguf.py.")
+        raise GGUFError(msg("GGUF export supports the Llama architecture (LlamaForCausalLM: SmolLM2, Llama "
+                            "2/3-style) and this model is {arch} ({type}). Export the merged safetensors model "
+                            "instead, and convert it with llama.cpp's convert_hf_to_gguf.py.", arch=arch,
+                            type=str(config.get("model_type"))))
     rope = config.get("rope_parameters") or config.get("rope_scaling") or {}
     rope_type = rope.get("rope_type") or rope.get("type") or "default"
     if rope_type != "default":
-        raise GGUFError(f"This model uses '{rope_type}' RoPE scaling (Llama 3.1-style long context), which the GGUF "
-                        "export does not support yet: only default RoPE.")
+        raise GGUFError(msg("This model uses '{rope}' RoPE scaling (Llama 3.1-style long context), which the GGUF "
+                            "export does not support yet: only default RoPE.", rope=str(rope_type)))
     if config.get("attention_bias") or config.get("mlp_bias"):
-        raise GGUFError("This Llama model has bias terms in its attention or MLP layers, which the GGUF export "
-                        "does not support.")
+        raise GGUFError(msg("This Llama model has bias terms in its attention or MLP layers, which the GGUF export "
+                        "does not support."))
     if config.get("pretraining_tp", 1) not in (None, 1):
-        raise GGUFError("This model's config sets pretraining_tp above 1, which the GGUF export does not support.")
+        raise GGUFError(msg("This model's config sets pretraining_tp above 1, which the GGUF export does not support."))
     if not (Path(folder) / "tokenizer.json").exists():
-        raise GGUFError("The model has no tokenizer.json (fast tokenizer), which the GGUF export needs.")
+        raise GGUFError(msg("The model has no tokenizer.json (fast tokenizer), which the GGUF export needs."))
     return config
 
 
@@ -90,9 +94,9 @@ def pre_tokenizer(tokenizer) -> str:
     """llama.cpp's name for the tokenizer's pre-tokenizer, found by hashing its ids on the check string."""
     digest = sha256(str(tokenizer.encode(CHKTXT)).encode()).hexdigest()
     if digest not in PRE_TOKENIZERS:
-        raise GGUFError("llama.cpp does not know this model's tokenizer (its pre-tokenizer is not in llama.cpp's "
+        raise GGUFError(msg("llama.cpp does not know this model's tokenizer (its pre-tokenizer is not in llama.cpp's "
                         "table), so a GGUF file would split text differently from the trained model. Export the "
-                        "merged safetensors model instead.")
+                        "merged safetensors model instead."))
     return PRE_TOKENIZERS[digest]
 
 
@@ -107,13 +111,13 @@ def vocab(folder: Path, vocab_size: int):
 
     model = json.loads((Path(folder) / "tokenizer.json").read_text()).get("model", {})
     if model.get("type") != "BPE" or model.get("byte_fallback"):
-        raise GGUFError("Only byte-level BPE tokenizers (GPT-2 style, as in SmolLM2 and Llama 3) can be exported; "
-                        "this one is SentencePiece-style (Llama 2), which the GGUF export does not support yet.")
+        raise GGUFError(msg("Only byte-level BPE tokenizers (GPT-2 style, as in SmolLM2 and Llama 3) can be exported; "
+                        "this one is SentencePiece-style (Llama 2), which the GGUF export does not support yet."))
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
     pre = pre_tokenizer(tokenizer)
     by_id = {i: t for t, i in tokenizer.get_vocab().items()}
     if max(by_id) >= vocab_size:
-        raise GGUFError("The tokenizer has more tokens than the model's embedding rows (vocab_size).")
+        raise GGUFError(msg("The tokenizer has more tokens than the model's embedding rows (vocab_size)."))
     added = tokenizer.added_tokens_decoder
     tokens, types = [], []
     for i in range(vocab_size):
@@ -145,7 +149,7 @@ def safetensors_files(folder: Path) -> list[Path]:
         return [Path(folder) / n for n in names]
     files = sorted(Path(folder).glob("*.safetensors"))
     if not files:
-        raise GGUFError(f"{folder} has no safetensors weights.")
+        raise GGUFError(msg("{folder} has no safetensors weights.", folder=str(folder)))
     return files
 
 
@@ -223,7 +227,7 @@ def write_metadata(writer, folder: Path, config: dict, vocabulary, name: str, n_
     writer.add_token_types(types)
     special = gguf.SpecialVocab(folder, load_merges=True, n_vocab=config["vocab_size"])
     if not special.merges:
-        raise GGUFError("The tokenizer has no BPE merges, so llama.cpp could not split text with it.")
+        raise GGUFError(msg("The tokenizer has no BPE merges, so llama.cpp could not split text with it."))
     special.add_special_token = {"bos": adds_token(tokenizer, tokenizer.bos_token_id, True),
                                  "eos": adds_token(tokenizer, tokenizer.eos_token_id, False)}
     if tokenizer.chat_template and not special.chat_template:
@@ -240,7 +244,8 @@ def convert(folder: Path, out: Path, out_type: str = "f16", name: str | None = N
     import gguf
 
     if out_type not in TYPES:
-        raise GGUFError(f"Unknown GGUF type '{out_type}': choose one of {', '.join(TYPES)}.")
+        raise GGUFError(msg("Unknown GGUF type '{type}': choose one of {types}.", type=out_type,
+                            types=", ".join(TYPES)))
     folder, out = Path(folder), Path(out)
     config, vocabulary = check(folder)  # refuse before any work starts
     report = progress or (lambda fraction, text: None)
@@ -255,26 +260,26 @@ def convert(folder: Path, out: Path, out_type: str = "f16", name: str | None = N
             continue
         new_name = names.get_name(hf_name, try_suffixes=(".weight", ".bias"))
         if new_name is None:
-            raise GGUFError(f"The weight '{hf_name}' has no place in a llama.cpp Llama model.")
+            raise GGUFError(msg("The weight '{name}' has no place in a llama.cpp Llama model.", name=hf_name))
         if _permute and hf_name.endswith("q_proj.weight"):
             data = permute(data, n_head, n_head)
         elif _permute and hf_name.endswith("k_proj.weight"):
             data = permute(data, n_head, n_kv)
         n_params += data.size
         converted.append((new_name, *encode(new_name, data, out_type)))
-        report(0.85 * done / n_weights, f"converting weights: {done} of {n_weights}")
+        report(0.85 * done / n_weights, msg("converting weights: {done} of {total}", done=done, total=n_weights))
     tmp = out.with_name(out.name + ".partial")
     writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
     write_metadata(writer, folder, config, vocabulary, name or folder.name, n_params, out_type)
     for new_name, data, raw_type in converted:
         writer.add_tensor(new_name, data, raw_dtype=raw_type)
-    report(0.9, "writing the file")
+    report(0.9, msg("writing the file"))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
     os.replace(tmp, out)
-    report(1.0, "done")
+    report(1.0, msg("done"))
     return out
 
 

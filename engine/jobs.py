@@ -5,16 +5,19 @@ the run folder for everything else, so a subprocess could replace the thread wit
 """
 from __future__ import annotations
 
+import contextvars
 import threading
 from dataclasses import dataclass, field
 
+from .i18n import N_, Message, msg
 from . import runs
 from .runs import Run
 
 
 class JobBusy(RuntimeError):
     def __init__(self, run_id: str):
-        super().__init__(f"A training run is already going ({run_id}). Wait for it to finish or stop it first.")
+        super().__init__(msg("A training run is already going ({run}). Wait for it to finish or stop it first.",
+                             run=run_id))
         self.run_id = run_id
 
 
@@ -54,7 +57,7 @@ class JobManager:
                 job.result = train_run(run, job.stop_event, resume=resume, callbacks=callbacks)
 
             job.thread = threading.Thread(target=work, name=f"train-{run.id}", daemon=True)
-            run.set_status("running", message="Starting.", step=run.status().get("step", 0))
+            run.set_status("running", message=msg("Starting."), step=run.status().get("step", 0))
             runs.set_active(run, True)  # counted as live from now, before the thread has started
             self._job = job
             job.thread.start()
@@ -101,7 +104,10 @@ class BackgroundJobs:
                 raise busy(self._job.run.id)
             job = Job(run, thread=None)  # type: ignore[arg-type]
             self.error.pop(run.id, None)
-            job.thread = threading.Thread(target=work, args=(job,), name=f"{name}-{run.id}", daemon=True)
+            # In the starter's context: files the job writes for people (a model card, a README) come out in
+            # the language of the page that asked for them.
+            job.thread = threading.Thread(target=contextvars.copy_context().run, args=(work, job),
+                                          name=f"{name}-{run.id}", daemon=True)
             self._job = job
             job.thread.start()
             return job
@@ -118,9 +124,10 @@ class EvalJobs(BackgroundJobs):
             try:
                 job.result = evaluate_run(run, rows=rows, stop=job.stop_event)
             except Cancelled:
-                self.error[run.id] = "Evaluation was cancelled."
+                self.error[run.id] = msg("Evaluation was cancelled.")
             except Exception as err:  # shown on the page as a message
-                self.error[run.id] = plain_reason(err).replace("Training failed", "Evaluation failed")
+                self.error[run.id] = plain_reason(err, N_("Evaluation failed: {error} (details in error.log in the "
+                                                          "run folder)."))
             finally:
                 (run.eval_dir / "progress.json").unlink(missing_ok=True)
 
@@ -138,7 +145,8 @@ EVALS = EvalJobs()
 
 class ExportBusy(JobBusy):
     def __init__(self, run_id: str):
-        RuntimeError.__init__(self, f"A GGUF file is already being written for {run_id}. Wait for it to finish.")
+        RuntimeError.__init__(self, msg("A GGUF file is already being written for {run}. Wait for it to finish.",
+                                        run=run_id))
         self.run_id = run_id
 
 
@@ -162,14 +170,13 @@ class ExportJobs(BackgroundJobs):
         return self._launch(run, work, "gguf", ExportBusy)
 
 
-def export_reason(err: Exception) -> str:
+def export_reason(err: Exception) -> Message:
     from .gguf_export import GGUFError
     from .train import plain_reason
 
     if isinstance(err, (GGUFError, FileNotFoundError)) and not getattr(err, "filename", None):
-        return str(err)
-    return plain_reason(err).replace("Training failed", "The GGUF export failed").replace(
-        " (details in error.log in the run folder)", "")
+        return err.args[0] if isinstance(err.args[0], Message) else msg(str(err))
+    return plain_reason(err, N_("The GGUF export failed: {error}"))
 
 
 EXPORTS = ExportJobs()

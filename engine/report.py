@@ -8,8 +8,9 @@ import html
 from datetime import datetime
 from pathlib import Path
 
-from . import charts, data, export, models, stats
+from . import charts, data, export, i18n, models, stats
 from .evaluate import load_results
+from .i18n import msg, t
 from .paths import write_atomic
 from .runs import Run
 
@@ -24,11 +25,11 @@ pre{white-space:pre-wrap;margin:0;font-family:ui-monospace,monospace;font-size:.
 
 
 def _pct(value) -> str:
-    return "–" if value is None else f"{value:.0%}"
+    return i18n.percent(value)
 
 
 def _num(value, digits=3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+    return i18n.number(value, digits)
 
 
 def _table(header: list[str], rows: list[list]) -> str:
@@ -43,17 +44,20 @@ def _figure(fig) -> str:
 
 def plain_settings(run: Run) -> str:
     config = run.config()
-    t, m = config.training, config.method
-    model = models.DEFAULT_LABEL if config.model.name == models.DEFAULT_NAME else config.model.name
-    how = (f"a LoRA adapter of rank {m.lora_r} (a small add-on; the original weights stay unchanged)"
-           if m.method != "full" else "every weight of the model")
-    length = f"{t.max_steps} steps" if t.max_steps else f"{t.epochs:g} passes over the data"
+    tr, m = config.training, config.method
+    model = t(models.DEFAULT_LABEL) if config.model.name == models.DEFAULT_NAME else config.model.name
+    how = (t("a LoRA adapter of rank {rank} (a small add-on; the original weights stay unchanged)", rank=m.lora_r)
+           if m.method != "full" else t("every weight of the model"))
+    length = (t("{steps} steps", steps=tr.max_steps) if tr.max_steps else
+              t("{epochs:g} passes over the data", epochs=tr.epochs))
     status = run.status()
-    return (f"We started from <b>{html.escape(model)}</b> and trained {how} for {length}, "
-            f"looking at {t.batch_size * t.grad_accum} examples per step, with learning rate {t.learning_rate:g} "
-            f"({t.lr_scheduler} schedule) and examples up to {t.max_length} tokens long. "
-            f"Loss was computed {'on the answers only' if m.answers_only else 'on whole examples'}. "
-            f"Training took {status.get('final', {}).get('runtime_s', 0) / 60:.1f} minutes.")
+    return t("We started from <b>{model}</b> and trained {how} for {length}, looking at {examples} examples per "
+              "step, with learning rate {lr:g} ({schedule} schedule) and examples up to {max_length} tokens long. "
+              "{loss_on} Training took {minutes:.1f} minutes.", model=html.escape(model), how=how, length=length,
+              examples=tr.batch_size * tr.grad_accum, lr=tr.learning_rate, schedule=tr.lr_scheduler,
+              max_length=tr.max_length, loss_on=t("Loss was computed on the answers only.") if m.answers_only else
+              t("Loss was computed on whole examples."),
+              minutes=status.get("final", {}).get("runtime_s", 0) / 60)
 
 
 def take_home(run: Run) -> str:
@@ -62,69 +66,91 @@ def take_home(run: Run) -> str:
     if path is None:
         return ""
     name = export.ollama_name(run)
-    return (f"<h2>Take it home</h2><p>The model is also saved as <code>{html.escape(path.name)}</code> "
-            f"({path.stat().st_size / 1e6:.0f} MB, GGUF), which runs on a laptop without Python in Ollama "
-            f"(<code>ollama create {html.escape(name)} -f Modelfile</code>, then <code>ollama run "
-            f"{html.escape(name)}</code>), llama.cpp and LM Studio.</p>")
+    return ("<h2>" + t("Take it home") + "</h2><p>"
+            + t("The model is also saved as <code>{file}</code> ({mb:.0f} MB, GGUF), which runs on a laptop without "
+                "Python in Ollama (<code>{create}</code>, then <code>{run}</code>), llama.cpp and LM Studio.",
+                file=html.escape(path.name), mb=path.stat().st_size / 1e6,
+                create=html.escape(f"ollama create {name} -f Modelfile"), run=html.escape(f"ollama run {name}"))
+            + "</p>")
 
 
 def build(run: Run, examples: int = 6) -> str:
     config = run.config()
     results = load_results(run)
     if results is None:
-        raise FileNotFoundError("Evaluate this run first: the report shows the before/after measurements.")
+        raise FileNotFoundError(msg("Evaluate this run first: the report shows the before/after measurements."))
     loaded, train_rows, val_rows, _ = data.prepare(config.data)
     tokenizer = models.load_tokenizer(run.final_dir() or models.resolve(config.model.name))
     s = stats.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows)
     base, prompted, tuned = results["base"], results.get("prompted", {}), results["tuned"]
     n = results["rows"]
-    headline = (f"On {n} examples the model never saw in training, it now gives exactly the expected answer "
-                f"<span class='ok'>{_pct(tuned['exact_match'])}</span> of the time, against "
-                f"<span class='bad'>{_pct(base['exact_match'])}</span> before and "
-                f"{_pct(prompted.get('exact_match'))} when we simply showed the original model "
-                f"{results.get('shots', 3)} examples in its prompt.")
-    metrics = _table(["", "before (base model)", "prompting baseline", "after (fine-tuned)"], [
-        ["exact match", _pct(base["exact_match"]), _pct(prompted.get("exact_match")), _pct(tuned["exact_match"])],
-        ["word overlap (token F1)", _num(base["token_f1"]), _num(prompted.get("token_f1")), _num(tuned["token_f1"])],
-        ["validation loss (lower is better)", _num(base["loss"]), "–", _num(tuned["loss"])],
-        ["perplexity (lower is better)", _num(base["perplexity"], 2), "–", _num(tuned["perplexity"], 2)],
+    headline = t("On {rows} examples the model never saw in training, it now gives exactly the expected answer "
+                 "{after} of the time, against {before} before and {prompted} when we simply showed the original "
+                 "model {shots} examples in its prompt.", rows=n,
+                 after=f"<span class='ok'>{_pct(tuned['exact_match'])}</span>",
+                 before=f"<span class='bad'>{_pct(base['exact_match'])}</span>",
+                 prompted=_pct(prompted.get("exact_match")), shots=results.get("shots", 3))
+    metrics = _table(["", t("before (base model)"), t("prompting baseline"), t("after (fine-tuned)")], [
+        [t("exact match"), _pct(base["exact_match"]), _pct(prompted.get("exact_match")), _pct(tuned["exact_match"])],
+        [t("word overlap (token F1)"), _num(base["token_f1"]), _num(prompted.get("token_f1")),
+         _num(tuned["token_f1"])],
+        [t("validation loss (lower is better)"), _num(base["loss"]), "–", _num(tuned["loss"])],
+        [t("perplexity (lower is better)"), _num(base["perplexity"], 2), "–", _num(tuned["perplexity"], 2)],
     ])
     general = results.get("general", {})
-    general_text = (f"Everyday questions (general knowledge and manners, {len(results.get('general_table', []))} "
-                    f"prompts) answered acceptably: {_pct(general.get('base'))} before, "
-                    f"{_pct(general.get('tuned'))} after. A large drop would mean the model forgot what it knew.")
+    general_text = t("Everyday questions (general knowledge and manners, {prompts} prompts) answered acceptably: "
+                     "{before} before, {after} after. A large drop would mean the model forgot what it knew.",
+                     prompts=len(results.get("general_table", [])), before=_pct(general.get("base")),
+                     after=_pct(general.get("tuned")))
     picked = sorted(results["table"], key=lambda r: (-(r["tuned_match"] - r["base_match"]), r["row"]))[:examples]
     example_rows = [[f"<pre>{html.escape(r['prompt'])}</pre>", f"<pre>{html.escape(r['base'])}</pre>",
                      f"<pre>{html.escape(r['tuned'])}</pre>", f"<pre>{html.escape(r['expected'])}</pre>"]
                     for r in picked]
-    data_rows = [["rows in the file", s["rows"]], ["usable examples", s["usable"]],
-                 ["set aside (problems)", s["set_aside"]], ["duplicates", s["duplicate_rows"]],
-                 ["trained on / held out", f"{len(train_rows)} / {len(val_rows)}"],
-                 ["median tokens per example", s.get("median")], ["cut by the max length", s["rows_over_max"]]]
+    num = i18n.number
+    data_rows = [[t("rows in the file"), num(s["rows"], 0)], [t("usable examples"), num(s["usable"], 0)],
+                 [t("set aside (problems)"), num(s["set_aside"], 0)], [t("duplicates"), num(s["duplicate_rows"], 0)],
+                 [t("trained on / held out"), f"{num(len(train_rows), 0)} / {num(len(val_rows), 0)}"],
+                 [t("median tokens per example"), num(s.get("median"))],
+                 [t("cut by the max length"), num(s["rows_over_max"], 0)]]
     from plotly.offline import get_plotlyjs
 
+    words = {  # every sentence of the page, in the reader's language, before the layout below
+        "title": t("What we taught the model"),
+        "made": t("Run {run} · report made {date}", run=html.escape(run.id), date=i18n.date(datetime.now())),
+        "data": t("The task and the data"),
+        "learned": t("The model learned from <b>{file}</b>: each example is a prompt and the answer we want. Examples "
+                     "held out for measuring were never used in training.",
+                     file=html.escape(Path(config.data.train_file).name)),
+        "how": t("How it was trained"),
+        "curve": t("Loss during training (lower is better)"),
+        "losses": t("Training loss measures mistakes on the training examples; validation loss on held-out ones. "
+                    "Both falling together means the model learned the task rather than memorising the examples."),
+        "before_after": t("Before and after"),
+        "examples": t("Examples"),
+        "columns": [t("prompt"), t("before"), t("after"), t("expected")],
+        "repeat": t("Repeat it"),
+        "repeat_how": t("The exact settings are in <code>config.yaml</code> of the run; on any machine: {command}, or "
+                        "on several GPUs {multi_gpu}.", command="<code>python -m engine train config.yaml</code>",
+                        multi_gpu="<code>accelerate launch -m engine train config.yaml</code>"),
+        "page_title": t("Fine-tuning report: {run}", run=html.escape(run.id)),
+    }
     body = f"""
-<h1>What we taught the model</h1>
-<p class="muted">Run {html.escape(run.id)} · report made {datetime.now():%Y-%m-%d %H:%M}</p>
+<h1>{words["title"]}</h1>
+<p class="muted">{words["made"]}</p>
 <p class="big">{headline}</p>
-<h2>The task and the data</h2>
-<p>The model learned from <b>{html.escape(Path(config.data.train_file).name)}</b>: each example is a prompt and
-the answer we want. Examples held out for measuring were never used in training.</p>
+<h2>{words["data"]}</h2>
+<p>{words["learned"]}</p>
 <div class="grid"><div>{_table(["", ""], data_rows)}</div><div>{_figure(charts.length_histogram(s))}</div></div>
-<h2>How it was trained</h2><p>{plain_settings(run)}</p>
-{_figure(charts.loss_chart(run.metrics(), "Loss during training (lower is better)"))}
-<p class="muted">Training loss measures mistakes on the training examples; validation loss on held-out ones.
-Both falling together means the model learned the task rather than memorising the examples.</p>
-<h2>Before and after</h2>{metrics}<p>{general_text}</p>
-<h2>Examples</h2>{_table(["prompt", "before", "after", "expected"], example_rows)}
-<h2>Repeat it</h2><p>The exact settings are in <code>config.yaml</code> of the run; on any machine:
-<code>python -m engine train config.yaml</code>, or on several GPUs
-<code>accelerate launch -m engine train config.yaml</code>.</p>
+<h2>{words["how"]}</h2><p>{plain_settings(run)}</p>
+{_figure(charts.loss_chart(run.metrics(), words["curve"]))}
+<p class="muted">{words["losses"]}</p>
+<h2>{words["before_after"]}</h2>{metrics}<p>{general_text}</p>
+<h2>{words["examples"]}</h2>{_table(words["columns"], example_rows)}
+<h2>{words["repeat"]}</h2><p>{words["repeat_how"]}</p>
 {take_home(run)}
 """
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Fine-tuning report: "
-            f"{html.escape(run.id)}</title><style>{STYLE}</style><script>{get_plotlyjs()}</script></head>"
-            f"<body>{body}</body></html>")
+    return (f"<!DOCTYPE html><html lang='{i18n.language()}'><head><meta charset='utf-8'><title>{words['page_title']}"
+            f"</title><style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>{body}</body></html>")
 
 
 def save(run: Run) -> Path:

@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from .i18n import N_, Message, msg
 from .paths import inside, read_json, runs_dir, safe_name, write_atomic, write_json
 from .settings import RunConfig
 
@@ -62,8 +63,9 @@ class Run:
         status.setdefault("state", "queued")
         if status["state"] == "running" and not self._alive(status):
             status["state"] = "interrupted"
-            status["message"] = ("Training stopped unexpectedly (the program was closed or crashed). "
-                                 "Resume continues from the last saved checkpoint.")
+            message = msg("Training stopped unexpectedly (the program was closed or crashed). Resume continues "
+                          "from the last saved checkpoint.")
+            status["message"], status["message_key"] = str(message), message.to_dict()
         return status
 
     def _alive(self, status: dict) -> bool:
@@ -74,7 +76,13 @@ class Run:
         return bool(pid) and _pid_alive(pid)
 
     def set_status(self, state: str, **fields) -> dict:
+        """A message is stored twice: in English (for people reading the file, and older studios) and as its
+        key and values, so every reader shows it in their own language."""
         status = read_json(self.path / "status.json", {}) or {}
+        if "message" in fields:
+            message = fields["message"]
+            fields["message_key"] = message.to_dict() if isinstance(message, Message) else None
+            fields["message"] = str(message) if message is not None else None
         status.update(fields, state=state, updated=time.time())
         if state == "running":
             status["pid"] = os.getpid()
@@ -154,23 +162,39 @@ class Run:
 
 
 STATE_TEXT = {
-    "queued": ("info", "Waiting to start."),
-    "running": ("info", "Training is running."),
-    "finished": ("success", "Finished. Go on to evaluate the model, chat with it or export it."),
-    "stopped": ("warning", "Stopped by you. It can be resumed from its last checkpoint."),
-    "diverged": ("error", "Diverged: the loss stopped being a number, so training was stopped."),
-    "failed": ("error", "Failed."),
-    "interrupted": ("warning", "Interrupted: the program stopped while training."),
+    "queued": ("info", N_("Waiting to start.")),
+    "running": ("info", N_("Training is running.")),
+    "finished": ("success", N_("Finished. Go on to evaluate the model, chat with it or export it.")),
+    "stopped": ("warning", N_("Stopped by you. It can be resumed from its last checkpoint.")),
+    "diverged": ("error", N_("Diverged: the loss stopped being a number, so training was stopped.")),
+    "failed": ("error", N_("Failed.")),
+    "interrupted": ("warning", N_("Interrupted: the program stopped while training.")),
 }
+# The state's name in a table or before its reason ("Failed: the device ran out of memory…").
+STATE_NAMES = {"queued": N_("queued"), "running": N_("running"), "finished": N_("finished"), "stopped": N_("stopped"),
+               "diverged": N_("diverged"), "failed": N_("failed"), "interrupted": N_("interrupted")}
+WITH_REASON = {"diverged": N_("Diverged: {reason}"), "failed": N_("Failed: {reason}"),
+               "interrupted": N_("Interrupted: {reason}")}
+# Column names of runs.compare's results, shown translated.
+COMPARE_COLUMNS = [N_("run"), N_("status"), N_("steps"), N_("validation loss"), N_("training loss"), N_("minutes"),
+                   N_("exact match (tuned)"), N_("exact match (base)")]
 
 
-def describe_state(status: dict) -> tuple[str, str]:
+def status_message(status: dict) -> Message | None:
+    """The status's reason as a message: its stored key and values, or an older run's English sentence."""
+    if status.get("message_key"):
+        return Message.from_dict(status["message_key"])
+    return Message(status["message"]) if status.get("message") else None
+
+
+def describe_state(status: dict) -> tuple[str, Message]:
     """(level, plain sentence) for a status: level is info, success, warning or error."""
-    level, text = STATE_TEXT.get(status.get("state"), ("info", "Unknown state."))
-    message = status.get("message") or ""
-    if status.get("state") in ("diverged", "failed", "interrupted") and message:
-        text = f"{text.split(':')[0].split('.')[0]}: {message}"
-    return level, text
+    state = status.get("state")
+    level, text = STATE_TEXT.get(state, ("info", N_("Unknown state.")))
+    reason = status_message(status)
+    if state in ("diverged", "failed", "interrupted") and reason:
+        return level, msg(WITH_REASON[state], reason=reason)
+    return level, msg(text)
 
 
 def compare(selected: list["Run"]) -> tuple[list[dict], list[dict]]:
@@ -248,7 +272,7 @@ def get_run(run_id: str, root: Path | None = None) -> Run:
     root = Path(root or runs_dir())
     run = Run(inside(root, safe_name(run_id, fallback="?")))
     if not run.exists():
-        raise FileNotFoundError(f"There is no run called {run_id!r} in {root}.")
+        raise FileNotFoundError(msg("There is no run called {run} in {folder}.", run=repr(run_id), folder=str(root)))
     return run
 
 

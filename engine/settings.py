@@ -2,7 +2,9 @@
 
 Each field's metadata carries its help text and, where it applies, its bounds
 (`min`/`max`), its `choices` and whether it is `advanced`. The studio's forms,
-the YAML files and the CLI flags are all generated from these.
+the YAML files and the CLI flags are all generated from these. Labels and help
+texts are English msgids: the pages and the CLI translate them (engine.i18n,
+whose check reads them from describe()).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from .i18n import N_, msg
+
 
 def setting(default, help: str, *, min=None, max=None, choices=None, advanced=False, label=None):
     meta = {"help": help, "min": min, "max": max, "choices": choices, "advanced": advanced, "label": label}
@@ -21,7 +25,7 @@ def setting(default, help: str, *, min=None, max=None, choices=None, advanced=Fa
 
 
 class SettingsError(ValueError):
-    """A setting is missing, of the wrong type or out of its allowed range."""
+    """A setting is missing, of the wrong type or out of its allowed range (its argument is a Message)."""
 
 
 @dataclass
@@ -141,6 +145,16 @@ SECTIONS = {
     "generation": GenerationSettings,
 }
 
+# What each preset is for, as the Settings page offers them: (short name, description).
+PRESET_TEXT = {
+    "quick": (N_("Quick demo"), N_("40 steps, finishes in about 2 minutes on a 2-core laptop CPU with short "
+                                   "examples. Shows clearly that the model learned your format.")),
+    "balanced": (N_("Balanced"), N_("One pass over all your examples. Better results; time grows with your data.")),
+    "thorough": (N_("Thorough"), N_("Three passes, a gentler learning rate and a larger adapter. For the best "
+                                    "model when you have time (or a GPU).")),
+    "custom": (N_("Custom"), N_("Keep your own values below.")),
+}
+
 # Measured on a 2-core CPU with the embedded model on both demo datasets: docs/presets.md has the figures.
 PRESETS = {
     "quick": {"training": {"max_steps": 40, "learning_rate": 1e-3, "batch_size": 8, "grad_accum": 1,
@@ -180,11 +194,13 @@ class RunConfig:
         data = dict(data or {})
         unknown = set(data) - set(SECTIONS) - {"name"}
         if unknown:
-            raise SettingsError(f"Unknown section(s) {sorted(unknown)}; expected {['name', *SECTIONS]}.")
+            raise SettingsError(msg("Unknown section(s) {unknown}; expected {expected}.", unknown=str(sorted(unknown)),
+                                    expected=str(["name", *SECTIONS])))
         config = cls(name=str(data.get("name") or ""))
         for section in SECTIONS:
             if not isinstance(data.get(section) or {}, dict):
-                raise SettingsError(f"{section} must be a mapping of settings, not {type(data[section]).__name__}.")
+                raise SettingsError(msg("{section} must be a mapping of settings, not {kind}.", section=section,
+                                        kind=type(data[section]).__name__))
         preset = (data.get("training") or {}).get("preset", config.training.preset)
         set_value(config, "training.preset", preset)
         config.apply_preset()
@@ -198,9 +214,10 @@ class RunConfig:
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except yaml.YAMLError as err:
-            raise SettingsError(f"{path} is not valid YAML: {err}") from None
+            raise SettingsError(msg("{path} is not valid YAML: {error}", path=str(path), error=str(err))) from None
         if data is not None and not isinstance(data, dict):
-            raise SettingsError(f"{path} must hold a mapping of sections, not {type(data).__name__}.")
+            raise SettingsError(msg("{path} must hold a mapping of sections, not {kind}.", path=str(path),
+                                    kind=type(data).__name__))
         return cls.from_dict(data)
 
     def apply_preset(self, preset: str | None = None) -> "RunConfig":
@@ -209,7 +226,8 @@ class RunConfig:
         if preset == "custom":
             return self
         if preset not in PRESETS:
-            raise SettingsError(f"training.preset: {preset!r} is not one of {list(PRESETS) + ['custom']}.")
+            raise SettingsError(msg("training.preset: {value} is not one of {allowed}.", value=repr(preset),
+                                    allowed=str(list(PRESETS) + ["custom"])))
         self.training.preset = preset
         for section, values in PRESETS[preset].items():
             for key, value in values.items():
@@ -223,7 +241,8 @@ class RunConfig:
                 name = f"{section}.{f.name}"
                 check_value(name, f, coerce(name, f, getattr(obj, f.name)))
         if self.data.shape == "columns" and not (self.data.prompt_column and self.data.answer_column):
-            raise SettingsError("data.prompt_column and data.answer_column are needed with data.shape 'columns'.")
+            raise SettingsError(msg("data.prompt_column and data.answer_column are needed with data.shape "
+                                    "'columns'."))
         return self
 
 
@@ -269,36 +288,42 @@ def coerce(name: str, f, value):
             return ""
         return str(value)
     except (TypeError, ValueError):
-        raise SettingsError(f"{name}: {value!r} is not a valid {kind.__name__}. {_allowed(f)}") from None
+        raise SettingsError(msg("{name}: {value} is not a valid {kind}. {allowed}", name=name, value=repr(value),
+                                kind=kind.__name__, allowed=_allowed(f))) from None
 
 
 def check_value(name: str, f, value) -> None:
     meta = f.metadata
     if meta.get("choices") and value not in meta["choices"]:
-        raise SettingsError(f"{name}: {value!r} is not allowed. {_allowed(f)}")
+        raise SettingsError(msg("{name}: {value} is not allowed. {allowed}", name=name, value=repr(value),
+                                allowed=_allowed(f)))
     if meta.get("min") is not None and value < meta["min"]:
-        raise SettingsError(f"{name}: {value} is below the minimum. {_allowed(f)}")
+        raise SettingsError(msg("{name}: {value} is below the minimum. {allowed}", name=name, value=str(value),
+                                allowed=_allowed(f)))
     if meta.get("max") is not None and value > meta["max"]:
-        raise SettingsError(f"{name}: {value} is above the maximum. {_allowed(f)}")
+        raise SettingsError(msg("{name}: {value} is above the maximum. {allowed}", name=name, value=str(value),
+                                allowed=_allowed(f)))
 
 
-def _allowed(f) -> str:
+def _allowed(f):
     meta = f.metadata
     if meta.get("choices"):
-        return f"Allowed: {', '.join(map(str, meta['choices']))}."
+        return msg("Allowed: {choices}.", choices=", ".join(map(str, meta["choices"])))
     if meta.get("min") is not None or meta.get("max") is not None:
-        return f"Allowed range: {meta.get('min')} to {meta.get('max')}."
-    return f"Expected a {field_type(f).__name__}."
+        return msg("Allowed range: {min} to {max}.", min=str(meta.get("min")), max=str(meta.get("max")))
+    return msg("Expected a {kind}.", kind=field_type(f).__name__)
 
 
 def set_value(config: RunConfig, dotted: str, value) -> None:
     """Set 'section.field' from any value (used by the CLI and the forms), with the same checks as YAML."""
     section, _, key = dotted.partition(".")
     if section not in SECTIONS:
-        raise SettingsError(f"{dotted}: unknown section {section!r}. Known: {list(SECTIONS)}.")
+        raise SettingsError(msg("{name}: unknown section {section}. Known: {known}.", name=dotted,
+                                section=repr(section), known=str(list(SECTIONS))))
     known = {f.name: f for f in fields(SECTIONS[section])}
     if key not in known:
-        raise SettingsError(f"{dotted}: unknown setting. Known in {section}: {sorted(known)}.")
+        raise SettingsError(msg("{name}: unknown setting. Known in {section}: {known}.", name=dotted,
+                                section=section, known=str(sorted(known))))
     typed = coerce(dotted, known[key], value)
     check_value(dotted, known[key], typed)
     setattr(getattr(config, section), key, typed)

@@ -18,6 +18,8 @@ import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .i18n import msg
+
 # TRL's fused LM head decides compaction in a private helper; pinned here so a new TRL cannot change it unseen.
 VALIDATED_TRL = "1.16.0"
 
@@ -61,30 +63,30 @@ def choose(device, setting: str = "auto", max_length: int = 256) -> Levers:
     levers = Levers(precision="fp32", compact_head=compact_head_available())
     if setting != "auto":
         levers.precision = setting
-        levers.notes.append(f"Precision {setting}, as set.")
+        levers.notes.append(msg("Precision {setting}, as set.", setting=setting))
     elif device.kind == "cuda" and device.bf16:
         levers.precision = "bf16"
-        levers.notes.append("bf16: this GPU computes in bf16 natively.")
+        levers.notes.append(msg("bf16: this GPU computes in bf16 natively."))
     elif device.kind == "cpu" and cpu_bf16_fast():
         levers.precision = "bf16"
-        levers.notes.append("bf16 mixed precision: this CPU has AVX-512 BF16/AMX, where bf16 matmuls are about "
-                            "twice as fast as fp32 (the adapter you train stays fp32).")
+        levers.notes.append(msg("bf16 mixed precision: this CPU has AVX-512 BF16/AMX, where bf16 matmuls are about "
+                            "twice as fast as fp32 (the adapter you train stays fp32)."))
     else:
-        levers.notes.append("fp32: this CPU has no fast bf16 (AVX-512 BF16 or AMX), where bf16 would be slower.")
+        levers.notes.append(msg("fp32: this CPU has no fast bf16 (AVX-512 BF16 or AMX), where bf16 would be slower."))
     if levers.compact_head:
-        levers.notes.append("Compact loss: the 49k-word output layer runs only where there is something to learn.")
+        levers.notes.append(msg("Compact loss: the 49k-word output layer runs only where there is something to learn."))
     if device.kind == "cuda" and importlib.util.find_spec("liger_kernel") is not None:
         levers.liger = True
-        levers.notes.append("Liger kernels (RMSNorm, SwiGLU, RoPE) on the GPU.")
+        levers.notes.append(msg("Liger kernels (RMSNorm, SwiGLU, RoPE) on the GPU."))
     if device.kind == "cpu" and max_length <= CPU_EAGER_MAX_LENGTH:
         levers.attention = "eager"
-        levers.notes.append(f"Plain attention: faster than the fused kernel on a CPU for rows up to "
-                            f"{CPU_EAGER_MAX_LENGTH} tokens.")
+        levers.notes.append(msg("Plain attention: faster than the fused kernel on a CPU for rows up to "
+                                "{tokens} tokens.", tokens=CPU_EAGER_MAX_LENGTH))
     if device.kind == "cuda" and importlib.util.find_spec("flash_attn") is not None:
         # Padding-free batches need an attention that honours sequence boundaries; SDPA does not, and on a
         # CPU padding-free measured slower than padded batches (docs/performance.md).
         levers.attention, levers.padding_free = "flash_attention_2", True
-        levers.notes.append("Padding-free batches with FlashAttention 2: no compute spent on padding.")
+        levers.notes.append(msg("Padding-free batches with FlashAttention 2: no compute spent on padding."))
     return levers
 
 

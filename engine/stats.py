@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 
 from .data import LoadedData
+from .i18n import Message, msg
 
 
 def _ids(tokenizer, messages, add_generation_prompt=False) -> list[int]:
@@ -87,21 +88,29 @@ def compute_stats(data: LoadedData, tokenizer, max_length: int, train: list[dict
     return stats
 
 
-def plain_findings(stats: dict) -> list[str]:
-    """Sentences for the things worth a person's attention."""
+def plain_findings(stats: dict) -> list[Message]:
+    """Messages for the things worth a person's attention."""
     notes = []
     if stats["set_aside"]:
-        notes.append(f"{stats['set_aside']} rows have problems and are set aside (see the list of problems).")
+        notes.append(msg("{rows} rows have problems and are set aside (see the list of problems).",
+                         rows=stats["set_aside"]))
     if stats["duplicate_rows"]:
-        notes.append(f"{stats['duplicate_rows']} rows repeat an earlier row; duplicates weigh more in training.")
-    if stats["rows_over_max"]:
-        notes.append(f"{stats['rows_over_max']} rows are longer than the max length of {stats['max_length']} "
-                     f"tokens and lose {stats['mean_cut']} tokens each on average from the end of the answer"
-                     + (f"; {stats['rows_dropped']} lose the whole answer and are skipped" if stats["rows_dropped"]
-                        else "") + ". Raise the max length to keep them whole.")
+        notes.append(msg("{rows} rows repeat an earlier row; duplicates weigh more in training.",
+                         rows=stats["duplicate_rows"]))
+    if stats["rows_over_max"] and stats["rows_dropped"]:
+        notes.append(msg("{rows} rows are longer than the max length of {max_length} tokens and lose {mean_cut} "
+                         "tokens each on average from the end of the answer; {dropped} lose the whole answer and "
+                         "are skipped. Raise the max length to keep them whole.", rows=stats["rows_over_max"],
+                         max_length=stats["max_length"], mean_cut=stats["mean_cut"], dropped=stats["rows_dropped"]))
+    elif stats["rows_over_max"]:
+        notes.append(msg("{rows} rows are longer than the max length of {max_length} tokens and lose {mean_cut} "
+                         "tokens each on average from the end of the answer. Raise the max length to keep them "
+                         "whole.", rows=stats["rows_over_max"], max_length=stats["max_length"],
+                         mean_cut=stats["mean_cut"]))
     if stats.get("overlap"):
-        notes.append(f"{stats['overlap']} validation rows have the same prompt as a training row, so the "
-                     "validation loss will look better than it really is.")
+        notes.append(msg("{rows} validation rows have the same prompt as a training row, so the validation loss "
+                         "will look better than it really is.", rows=stats["overlap"]))
     if stats["usable"] < 50:
-        notes.append(f"Only {stats['usable']} usable examples: results will be fragile; a few hundred is better.")
+        notes.append(msg("Only {usable} usable examples: results will be fragile; a few hundred is better.",
+                         usable=stats["usable"]))
     return notes

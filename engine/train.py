@@ -18,6 +18,7 @@ from transformers.trainer_callback import PrinterCallback
 
 from . import data as data_mod
 from . import models, runs, speed
+from .i18n import N_, Message, msg
 from .runs import Run
 
 
@@ -48,7 +49,7 @@ class StudioCallback(TrainerCallback):
         self.start_clock(state.global_step)
         if state.is_world_process_zero:
             self.run.set_status("running", step=state.global_step, max_steps=state.max_steps,
-                                message="Training.", started=self.t0)
+                                message=msg("Training."), started=self.t0)
 
     def on_step_begin(self, args, state, control, **kw):
         self.step_t = time.time()
@@ -57,12 +58,14 @@ class StudioCallback(TrainerCallback):
         if self.step_t is not None:
             self.train_time += time.time() - self.step_t
         if self.trainer is not None and self.trainer.studio_nonfinite and not self.diverged:
-            self.diverged = f"The loss became {self.trainer.studio_nonfinite} at step {state.global_step}."
+            self.diverged = msg("The loss became {value} at step {step}.", value=str(self.trainer.studio_nonfinite),
+                                step=state.global_step)
         if control.should_save and not self.diverged and model is not None and not weights_finite(model):
-            self.diverged = f"The weights became NaN or infinite at step {state.global_step}."
+            self.diverged = msg("The weights became NaN or infinite at step {step}.", step=state.global_step)
         stop, diverged = agree(self.stop.is_set() or self.run.stop_requested(), bool(self.diverged))
         if diverged and not self.diverged:
-            self.diverged = f"Another training process saw the loss become non-finite at step {state.global_step}."
+            self.diverged = msg("Another training process saw the loss become non-finite at step {step}.",
+                                step=state.global_step)
         if self.diverged:
             control.should_training_stop, control.should_save, control.should_evaluate = True, False, False
         elif stop:
@@ -76,7 +79,8 @@ class StudioCallback(TrainerCallback):
         for key in ("loss", "grad_norm", "eval_loss"):
             value = logs.get(key)
             if value is not None and not math.isfinite(value) and not self.diverged:
-                self.diverged = f"The {key.replace('_', ' ')} became {value} at step {state.global_step}."
+                self.diverged = msg("The {what} became {value} at step {step}.", what=key.replace("_", " "),
+                                    value=str(value), step=state.global_step)
         if self.diverged:
             control.should_training_stop, control.should_save, control.should_evaluate = True, False, False
         if state.is_world_process_zero:
@@ -172,7 +176,7 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
     device = models.device_info()
     levers = speed.choose(device, t.precision, t.max_length)
     if levers.precision == "fp16" and device.kind != "cuda":
-        raise RuntimeError("fp16 needs a GPU; this machine has none. Set precision to 'auto' or 'fp32'.")
+        raise RuntimeError(msg("fp16 needs a GPU; this machine has none. Set precision to 'auto' or 'fp32'."))
     speed.set_compact_head(levers.compact_head)
     load_kwargs = {"attn_implementation": levers.attention} if levers.attention else {}
     if m.method == "qlora":
@@ -228,7 +232,7 @@ def qlora_config(device: models.DeviceInfo):
     from transformers import BitsAndBytesConfig
 
     if device.kind != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
-        raise RuntimeError("QLoRA needs an NVIDIA GPU and the bitsandbytes package. Choose LoRA instead.")
+        raise RuntimeError(msg("QLoRA needs an NVIDIA GPU and the bitsandbytes package. Choose LoRA instead."))
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                               bnb_4bit_compute_dtype=torch.bfloat16 if device.bf16 else torch.float16)
 
@@ -274,7 +278,7 @@ def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) 
     try:
         checkpoint = run.last_checkpoint(verify=True) if resume else None  # a corrupted one is skipped
         if resume and checkpoint is None:
-            raise RuntimeError("There is no complete checkpoint to resume from; start the run again.")
+            raise RuntimeError(msg("There is no complete checkpoint to resume from; start the run again."))
         check_disk(run)
         if main:
             run.clear_stop()
@@ -282,17 +286,19 @@ def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) 
                 run.truncate_metrics(int(checkpoint.name.split("-")[-1]))
             elif (run.path / "metrics.jsonl").exists():
                 (run.path / "metrics.jsonl").unlink()
-            run.set_status("running", message="Loading the model and data.", error=None)
+            run.set_status("running", message=msg("Loading the model and data."), error=None)
         else:
             run = _Silent(run)
         trainer, studio = build_trainer(run, stop, callbacks, on_record, resuming=checkpoint is not None)
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         step = trainer.state.global_step
         if studio.diverged:
-            return run.set_status("diverged", step=step, message=studio.diverged + " Training was stopped; "
-                                  "lower the learning rate and start again (the last good checkpoint is kept).")
+            return run.set_status("diverged", step=step, message=msg(
+                "{reason} Training was stopped; lower the learning rate and start again (the last good checkpoint "
+                "is kept).", reason=studio.diverged))
         if studio.stopped:
-            return run.set_status("stopped", step=step, message=f"Stopped at step {step}; it can be resumed.")
+            return run.set_status("stopped", step=step, message=msg("Stopped at step {step}; it can be resumed.",
+                                                                    step=step))
         final = {"train_loss": round(result.training_loss, 4), "steps": step,
                  "runtime_s": round(result.metrics.get("train_runtime", 0), 1)}
         if trainer.eval_dataset is not None:
@@ -307,7 +313,7 @@ def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) 
             trainer.processing_class.save_pretrained(str(out))
             run.clear_stop()
         return run.set_status("finished", step=step, final=final, remaining_s=0,
-                              message=f"Finished {step} steps.")
+                              message=msg("Finished {steps} steps.", steps=step))
     except Exception as err:  # every failure ends as a status with a plain reason, the trace in error.log
         name = "error.log" if main else f"error-{PartialState().process_index}.log"
         (run.path / name).write_text(traceback.format_exc(), encoding="utf-8")
@@ -327,23 +333,29 @@ def check_disk(run: Run) -> None:
     needed = disk_needed_bytes(run.config())
     free = shutil.disk_usage(run.path).free
     if needed > free * 0.9:
-        raise OSError(28, f"Not enough free disk for checkpoints: about {needed / 2**30:.1f} GB needed, "
-                          f"{free / 2**30:.1f} GB free. Keep fewer checkpoints or free some space.")
+        raise OSError(28, msg("Not enough free disk for checkpoints: about {needed:.1f} GB needed, {free:.1f} GB "
+                              "free. Keep fewer checkpoints or free some space.", needed=needed / 2**30,
+                              free=free / 2**30))
 
 
-def plain_reason(err: Exception) -> str:
+def plain_reason(err: Exception, failed: str = N_("Training failed: {error} (details in error.log in the run "
+                                                    "folder).")) -> Message:
+    """Why training failed, as a message the page shows in the reader's language (the trace is in error.log)."""
     text = str(err)
+    carried = err.args[0] if len(err.args) == 1 and isinstance(err.args[0], Message) else None
     if isinstance(err, OSError) and err.errno == 28:
-        return (f"{err.strerror if err.strerror and 'Not enough' in err.strerror else 'The disk is full.'} "
-                "The last complete checkpoint is kept; free some space and resume.")
+        reason = err.strerror if isinstance(err.strerror, Message) else msg("The disk is full.")
+        return msg("{reason} The last complete checkpoint is kept; free some space and resume.", reason=reason)
     if isinstance(err, MemoryError) or "out of memory" in text.lower() or type(err).__name__ == "OutOfMemoryError":
-        return ("The device ran out of memory. Lower the batch size or the max length, use LoRA instead of full "
-                "fine-tuning, or pick a smaller model.")
+        return msg("The device ran out of memory. Lower the batch size or the max length, use LoRA instead of full "
+                   "fine-tuning, or pick a smaller model.")
+    if carried is not None:
+        return carried
     if isinstance(err, (data_mod.DataError, models.ModelError)) or type(err).__name__ == "SettingsError":
-        return text
+        return msg(text)
     if isinstance(err, FileNotFoundError):
-        return f"A file is missing: {err.filename or text}. Check the data file path in the settings."
-    return f"Training failed: {text[:300]} (details in error.log in the run folder)."
+        return msg("A file is missing: {file}. Check the data file path in the settings.", file=err.filename or text)
+    return msg(failed, error=text[:300])
 
 
 def free_memory() -> None:

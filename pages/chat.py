@@ -1,17 +1,18 @@
 import streamlit as st
 
 from engine.chat import ChatModels
+from engine.i18n import t
 from pages.common import config as user_config
 from pages.common import explain, pick_run, setting_widget, settings_rows
 
-st.title("Chat")
-st.markdown("Talk to your fine-tuned model; the base model answers the same message beside it.")
+st.title(t("Chat"))
+st.markdown(t("Talk to your fine-tuned model; the base model answers the same message beside it."))
 run = pick_run()
 if run is None:
     st.stop()
 
 
-@st.cache_resource(max_entries=1, show_spinner="Loading the models…")
+@st.cache_resource(max_entries=1, show_spinner=False)
 def chat_models(run_id: str):
     from engine import runs
 
@@ -19,20 +20,21 @@ def chat_models(run_id: str):
 
 
 try:
-    pair = chat_models(run.id)
+    with st.spinner(t("Loading the models…")):
+        pair = chat_models(run.id)
 except Exception as err:
     explain(err)
     st.stop()
 
 cfg = user_config()
-with st.expander("Answer settings"):
+with st.expander(t("Answer settings")):
     for row in settings_rows("generation", skip=("eval_rows",)):
         setting_widget(cfg, row)
-    system = st.text_input("System prompt", run.config().data.system_prompt,
-                           help="An instruction the model sees before the conversation; use the one it was "
-                                "trained with for the fairest comparison.")
+    system = st.text_input(t("System prompt"), run.config().data.system_prompt,
+                           help=t("An instruction the model sees before the conversation; use the one it was "
+                                  "trained with for the fairest comparison."))
 history = st.session_state.setdefault("chat", {}).setdefault(run.id, [])
-if st.button("Clear the conversation", icon=":material/delete:"):
+if st.button(t("Clear the conversation"), icon=":material/delete:"):
     history.clear()
 
 
@@ -44,15 +46,15 @@ def messages(which: str, new: str) -> list[dict]:
 
 
 tuned_col, base_col = st.columns(2)
-tuned_col.subheader("Fine-tuned")
-base_col.subheader("Base model")
+tuned_col.subheader(t("Fine-tuned"))
+base_col.subheader(t("Base model"))
 for turn in history:
     for col, which in ((tuned_col, "tuned"), (base_col, "base")):
         with col:
             st.chat_message("user").text(turn["user"])
             st.chat_message("assistant").text(turn[which])
 
-prompt = st.chat_input("Type a message")
+prompt = st.chat_input(t("Type a message"))
 if prompt:
     answers = {}
     for col, which in ((tuned_col, "tuned"), (base_col, "base")):

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine import charts, data, jobs, models, runs, stats
+from engine import charts, data, i18n, jobs, models, runs, stats
 from engine.paths import uploads_dir
 from engine.export import ExportError
+from engine.i18n import render, t
 from engine.settings import RunConfig, SettingsError, describe, set_value
 
 def _leave_folder_mode() -> None:
@@ -26,6 +27,16 @@ def _leave_folder_mode() -> None:
 
 
 _leave_folder_mode()
+
+
+def _session_language() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    in_session = get_script_run_ctx(suppress_warning=True) is not None  # not in the engine's threads
+    return st.session_state.get("lang") if in_session else None
+
+
+i18n.follow(_session_language)
 
 KNOWN_ERRORS = (data.DataError, models.ModelError, SettingsError, FileNotFoundError, jobs.JobBusy, ExportError)
 
@@ -46,10 +57,12 @@ def manager() -> jobs.JobManager:
 def explain(err: Exception) -> None:
     """A message with a next step instead of a traceback."""
     if isinstance(err, KNOWN_ERRORS):
-        st.error(str(err), icon=":material/warning:")
+        st.error(render(err), icon=":material/warning:")
     else:
-        st.error(f"Something went wrong ({type(err).__name__}: {str(err)[:300]}). Try again; if it keeps "
-                 "happening, check the settings or pick another file.", icon=":material/warning:")
+        st.error(t("Something went wrong ({kind}: {detail}). Try again; if it keeps happening, check the settings "
+                   "or pick another file.", kind=type(err).__name__, detail=render(err)[:300]),
+                 icon=":material/warning:")
+
 
 
 # ---------------------------------------------------------------- data (cached by file and settings)
@@ -61,19 +74,29 @@ def _mtime(path: str) -> float:
         return 0.0
 
 
-@st.cache_data(show_spinner="Reading the file…", max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8)
 def load(path: str, mtime: float, shape: str, prompt_column: str, answer_column: str, system_prompt: str):
     return data.load_data(path, shape, prompt_column, answer_column, system_prompt)
 
 
-@st.cache_resource(show_spinner="Loading the model's tokenizer…", max_entries=2)
-def tokenizer(model_name: str, allow_pickle: bool):
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _tokenizer(model_name: str, allow_pickle: bool):
     return models.load_tokenizer(models.resolve(model_name, allow_pickle))
+
+
+def tokenizer(model_name: str, allow_pickle: bool):
+    with st.spinner(t("Loading the model's tokenizer…")):
+        return _tokenizer(model_name, allow_pickle)
 
 
 def loaded_data(cfg: RunConfig):
     """(train data, train rows, validation rows) of the current choices; raises DataError with a message."""
     d = cfg.data
+    with st.spinner(t("Reading the file…")):
+        return _loaded(d)
+
+
+def _loaded(d):
     train = load(d.train_file, _mtime(d.train_file), d.shape, d.prompt_column, d.answer_column, d.system_prompt)
     if d.eval_file:
         held = load(d.eval_file, _mtime(d.eval_file), d.shape, d.prompt_column, d.answer_column, d.system_prompt)
@@ -82,7 +105,7 @@ def loaded_data(cfg: RunConfig):
     return train, train_rows, val_rows
 
 
-@st.cache_data(show_spinner="Counting tokens…", max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8)
 def _stats(_train, key: tuple, _tok, max_length: int, _train_rows, _val_rows):
     return stats.compute_stats(_train, _tok, max_length, _train_rows, _val_rows)
 
@@ -93,7 +116,8 @@ def data_stats(cfg: RunConfig):
     key = (cfg.data.train_file, _mtime(cfg.data.train_file), cfg.data.eval_file, cfg.data.shape,
            cfg.data.prompt_column, cfg.data.answer_column, cfg.data.system_prompt, cfg.data.val_fraction,
            cfg.data.seed, cfg.model.name)
-    return train, train_rows, val_rows, _stats(train, key, tok, cfg.training.max_length, train_rows, val_rows)
+    with st.spinner(t("Counting tokens…")):
+        return train, train_rows, val_rows, _stats(train, key, tok, cfg.training.max_length, train_rows, val_rows)
 
 
 def save_upload(uploaded) -> Path:
@@ -110,7 +134,7 @@ def setting_widget(cfg: RunConfig, row: dict) -> None:
     wkey = f"w.{key}"
     if wkey not in st.session_state:
         st.session_state[wkey] = current
-    label, help_text = row["label"], row["help"]
+    label, help_text = (t(text) for text in (row["label"], row["help"]))  # msgids from the settings' metadata
     if row["choices"]:
         value = st.selectbox(label, row["choices"], key=wkey, help=help_text)
     elif row["type"] == "bool":
@@ -125,7 +149,7 @@ def setting_widget(cfg: RunConfig, row: dict) -> None:
     try:
         set_value(cfg, key, value)
     except SettingsError as err:
-        st.error(str(err))
+        st.error(render(err))
         st.session_state.setdefault("setting_errors", set()).add(key)
     else:
         st.session_state.setdefault("setting_errors", set()).discard(key)
@@ -145,27 +169,29 @@ def settings_rows(section: str, skip=()) -> list[dict]:
 
 def show_status(run: runs.Run, status: dict) -> None:
     level, text = runs.describe_state(status)
-    getattr(st, level)(text)
+    getattr(st, level)(render(text))
     if status["state"] == "running" and status.get("max_steps"):
         step, total = status.get("step", 0), status["max_steps"]
         left = status.get("remaining_s")
-        eta = f", about {int(left // 60)} min {int(left % 60)} s left" if left else ""
-        st.progress(min(step / total, 1.0), text=f"Step {step} of {total}{eta}")
+        text = (t("Step {step} of {total}, about {minutes} min {seconds} s left", step=step, total=total,
+                  minutes=int(left // 60), seconds=int(left % 60)) if left else
+                t("Step {step} of {total}", step=step, total=total))
+        st.progress(min(step / total, 1.0), text=text)
 
 
 def show_charts(metrics: list[dict], key: str) -> None:
     if not metrics:
-        st.caption("The charts appear after the first logged step.")
+        st.caption(t("The charts appear after the first logged step."))
         return
     left, right = st.columns(2)
     left.plotly_chart(charts.loss_chart(metrics), key=f"{key}-loss", width="stretch")
-    right.plotly_chart(charts.series_chart(metrics, "learning_rate", "Learning rate", "learning rate"),
+    right.plotly_chart(charts.series_chart(metrics, "learning_rate", t("Learning rate"), t("learning rate")),
                        key=f"{key}-lr", width="stretch")
     if any(r.get("tokens_per_s") for r in metrics):
-        left.plotly_chart(charts.series_chart(metrics, "tokens_per_s", "Throughput", "tokens per second"),
+        left.plotly_chart(charts.series_chart(metrics, "tokens_per_s", t("Throughput"), t("tokens per second")),
                           key=f"{key}-tps", width="stretch")
     if any(r.get("grad_norm") is not None for r in metrics):
-        right.plotly_chart(charts.series_chart(metrics, "grad_norm", "Gradient norm", "norm"),
+        right.plotly_chart(charts.series_chart(metrics, "grad_norm", t("Gradient norm"), t("norm")),
                            key=f"{key}-gn", width="stretch")
 
 
@@ -174,13 +200,14 @@ def final_metrics(status: dict) -> None:
     if not final:
         return
     cols = st.columns(4)
-    cols[0].metric("Steps", final.get("steps"))
+    num = i18n.number
+    cols[0].metric(t("Steps"), num(final.get("steps"), 0))
     if "eval_loss" in final:
-        cols[1].metric("Validation loss", f"{final['eval_loss']:.3f}",
-                       delta=f"{final['eval_loss'] - final.get('first_eval_loss', final['eval_loss']):.3f}",
+        cols[1].metric(t("Validation loss"), num(final["eval_loss"], 3),
+                       delta=num(final["eval_loss"] - final.get("first_eval_loss", final["eval_loss"]), 3),
                        delta_color="inverse")
-    cols[2].metric("Training loss (mean)", f"{final.get('train_loss', 0):.3f}")
-    cols[3].metric("Training time", f"{final.get('runtime_s', 0) / 60:.1f} min")
+    cols[2].metric(t("Training loss (mean)"), num(final.get("train_loss", 0), 3))
+    cols[3].metric(t("Training time"), t("{minutes:.1f} min", minutes=final.get("runtime_s", 0) / 60))
 
 
 def live_run(run_id: str, key: str = "live") -> None:
@@ -213,15 +240,15 @@ def step_states() -> dict[str, bool]:
             "settings": bool(st.session_state.get("settings_seen")), "run": job is not None}
 
 
-def pick_run(label: str = "Run", finished_only: bool = True) -> runs.Run | None:
+def pick_run(label: str | None = None, finished_only: bool = True) -> runs.Run | None:
     """A select box of runs (finished ones by default), remembering the choice across pages."""
     found = [r for r in runs.list_runs() if not finished_only or r.final_dir() is not None]
     if not found:
-        st.info("No finished run yet. Train one first.")
-        st.page_link("pages/train.py", label="4. Train", icon=":material/monitoring:")
+        st.info(t("No finished run yet. Train one first."))
+        st.page_link("pages/train.py", label=t("4. Train"), icon=":material/monitoring:")
         return None
     ids = [r.id for r in found]
     wanted = st.query_params.get("run") or st.session_state.get("run_id")
-    chosen = st.selectbox(label, ids, index=ids.index(wanted) if wanted in ids else 0)
+    chosen = st.selectbox(label or t("Run"), ids, index=ids.index(wanted) if wanted in ids else 0)
     st.session_state["run_id"] = chosen
     return runs.get_run(chosen)

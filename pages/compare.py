@@ -1,17 +1,18 @@
 import pandas as pd
 import streamlit as st
 
-from engine import charts, runs
+from engine import charts, i18n, runs
+from engine.i18n import t
 
-st.title("Compare runs")
+st.title(t("Compare runs"))
 found = runs.list_runs()
 if len(found) < 2:
-    st.info("Compare needs at least two runs.")
+    st.info(t("Compare needs at least two runs."))
     st.stop()
 ids = [r.id for r in found]
-chosen = st.multiselect("Runs", ids, default=ids[:2])
+chosen = st.multiselect(t("Runs"), ids, default=ids[:2])
 if len(chosen) < 2:
-    st.info("Pick two or more runs.")
+    st.info(t("Pick two or more runs."))
     st.stop()
 selected = [runs.get_run(i) for i in chosen]
 metrics = {r.id: r.metrics() for r in selected}
@@ -20,12 +21,17 @@ left.plotly_chart(charts.compare_losses(metrics, "loss"), width="stretch")
 right.plotly_chart(charts.compare_losses(metrics, "eval_loss"), width="stretch")
 
 settings, results = runs.compare(selected)
-st.subheader("Results")
-st.dataframe(pd.DataFrame(results), hide_index=True, width="stretch")
-st.subheader("Settings")
-only = st.toggle("Only the settings that differ", value=True)
+st.subheader(t("Results"))
+shown = {"status": lambda v: t(runs.STATE_NAMES.get(v, v)), "validation loss": lambda v: i18n.number(v, 3),
+         "training loss": lambda v: i18n.number(v, 3), "minutes": lambda v: i18n.number(v, 1),
+         "exact match (tuned)": i18n.percent, "exact match (base)": i18n.percent}
+st.dataframe(pd.DataFrame([{t(k): shown.get(k, lambda v: v)(v) for k, v in row.items()} for row in results]),
+             hide_index=True, width="stretch")
+st.subheader(t("Settings"))
+only = st.toggle(t("Only the settings that differ"), value=True)
 table = pd.DataFrame(settings)
 if only:
     table = table[table["differs"]]
-st.dataframe(table.style.apply(lambda row: ["background-color: #fff3cd" if row["differs"] else ""] * len(row),
+table = table.rename(columns={"setting": t("setting"), "differs": t("differs")})
+st.dataframe(table.style.apply(lambda row: ["background-color: #fff3cd" if row[t("differs")] else ""] * len(row),
                                axis=1), hide_index=True, width="stretch")

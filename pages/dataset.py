@@ -3,21 +3,24 @@ import html
 import pandas as pd
 import streamlit as st
 
-from engine import charts, data, stats
+from engine import charts, data, i18n, stats
+from engine.i18n import render, t
 from pages.common import config, data_stats, explain, loaded_data, save_upload, tokenizer
 
-st.title("1. Dataset")
+st.title(t("1. Dataset"))
 cfg = config()
 
-source = st.radio("Where are your examples?", ["A demo dataset", "My own file"], horizontal=True,
+sources = {"demo": t("A demo dataset"), "upload": t("My own file")}
+source = st.radio(t("Where are your examples?"), list(sources), format_func=sources.get, horizontal=True,
                   index=1 if st.session_state.get("data_source") == "upload" else 0)
-if source == "A demo dataset":
+if source == "demo":
     demos = data.demo_datasets()
     names = list(demos)
     current = next((n for n, d in demos.items() if d["train"] == cfg.data.train_file), names[0])
-    name = st.selectbox("Demo dataset", names, index=names.index(current),
+    name = st.selectbox(t("Demo dataset"), names, index=names.index(current),
                         format_func=lambda n: n.replace("_", " ").capitalize())
-    st.caption(demos[name]["description"])
+    description = demos[name]["description"]  # a msgid from engine/data.py
+    st.caption(t(description))
     if cfg.data.train_file != demos[name]["train"]:
         cfg.data.train_file, cfg.data.eval_file = demos[name]["train"], demos[name]["test"]
         cfg.data.shape = "auto"
@@ -25,8 +28,8 @@ if source == "A demo dataset":
 else:
     st.session_state["data_source"] = "upload"
     kinds = ["csv", "tsv", "json", "jsonl", "parquet", "xlsx"]
-    up = st.file_uploader("Your examples (CSV, TSV, JSON, JSONL, Parquet or Excel)", type=kinds)
-    held = st.file_uploader("Optional: a separate file of held-out examples, only for measuring", type=kinds)
+    up = st.file_uploader(t("Your examples (CSV, TSV, JSON, JSONL, Parquet or Excel)"), type=kinds)
+    held = st.file_uploader(t("Optional: a separate file of held-out examples, only for measuring"), type=kinds)
     try:
         if up is not None:
             path = str(save_upload(up))
@@ -38,13 +41,13 @@ else:
         st.stop()
 
 if not cfg.data.train_file:
-    st.info("Choose a demo dataset or upload a file to go on.")
+    st.info(t("Choose a demo dataset or upload a file to go on."))
     st.stop()
 
-with st.expander("How the file is read", expanded=cfg.data.shape == "columns"):
+with st.expander(t("How the file is read"), expanded=cfg.data.shape == "columns"):
     shapes = ["auto", *data.SHAPES]
-    cfg.data.shape = st.selectbox("Layout of the rows", shapes, index=shapes.index(cfg.data.shape),
-                                  help="'auto' detects it from the column names.")
+    cfg.data.shape = st.selectbox(t("Layout of the rows"), shapes, index=shapes.index(cfg.data.shape),
+                                  help=t("'auto' detects it from the column names."))
     if cfg.data.shape == "columns":
         try:
             columns = data.read_table(cfg.data.train_file)[0]
@@ -54,10 +57,11 @@ with st.expander("How the file is read", expanded=cfg.data.shape == "columns"):
         left, right = st.columns(2)
         pick = lambda label, value, col: col.selectbox(label, columns, index=columns.index(value)  # noqa: E731
                                                         if value in columns else 0)
-        cfg.data.prompt_column = pick("Column with the prompt", cfg.data.prompt_column, left)
-        cfg.data.answer_column = pick("Column with the answer", cfg.data.answer_column, right)
-    cfg.data.system_prompt = st.text_area("System prompt (optional)", cfg.data.system_prompt,
-                                          help="An instruction put before every example, e.g. 'You route tickets.'")
+        cfg.data.prompt_column = pick(t("Column with the prompt"), cfg.data.prompt_column, left)
+        cfg.data.answer_column = pick(t("Column with the answer"), cfg.data.answer_column, right)
+    cfg.data.system_prompt = st.text_area(t("System prompt (optional)"), cfg.data.system_prompt,
+                                          help=t("An instruction put before every example, e.g. 'You route "
+                                                 "tickets.'"))
 
 try:
     train, train_rows, val_rows, s = data_stats(cfg)
@@ -65,58 +69,62 @@ except Exception as err:
     explain(err)
     st.stop()
 
-shape_names = {"alpaca": "instruction / input / output", "messages": "chat messages",
-               "sharegpt": "ShareGPT conversations", "prompt_completion": "prompt / completion",
-               "question_answer": "question / answer", "columns": "two columns chosen by hand"}
 (st.success if not train.problems else st.warning)(
-    f"{train.summary()} Layout: **{shape_names.get(train.shape, train.shape)}**.")
+    t("{summary} Layout: **{layout}**.", summary=render(train.summary()),
+      layout=t(data.SHAPE_NAMES.get(train.shape, train.shape))))
 for note in train.notes:
-    st.info(note)
+    st.info(render(note))
 
 if train.problems:
-    st.subheader("Problems, by row")
-    st.caption("These rows are set aside; the others are used. Fix them in your file and upload it again to "
-               "use them too.")
-    counts = ", ".join(f"{n} × {kind}" for kind, n in train.counts().items())
+    st.subheader(t("Problems, by row"))
+    st.caption(t("These rows are set aside; the others are used. Fix them in your file and upload it again to "
+                 "use them too."))
+    counts = ", ".join(f"{i18n.number(n, 0)} × {t(kind)}" for kind, n in train.counts().items())
     st.markdown(f"**{counts}**")
-    st.dataframe(pd.DataFrame([{"row": p.row, "column": p.column or "", "problem": p.kind, "what to do": p.message}
-                               for p in train.problems]), hide_index=True, width="stretch", height=240)
+    st.dataframe(pd.DataFrame([{t("row"): p.row, t("column"): p.column or "", t("problem"): t(p.kind),
+                                t("what to do"): render(p.message)} for p in train.problems]),
+                 hide_index=True, width="stretch", height=240)
 
-st.subheader("Preview")
-as_examples, as_file = st.tabs(["As examples", "As in your file"])
-as_examples.dataframe(pd.DataFrame([{"row": e["row"], "prompt": e["prompt"][-1]["content"],
-                                     "answer": e["completion"][0]["content"],
-                                     "system": next((m["content"] for m in e["prompt"] if m["role"] == "system"), "")}
+st.subheader(t("Preview"))
+as_examples, as_file = st.tabs([t("As examples"), t("As in your file")])
+as_examples.dataframe(pd.DataFrame([{t("row"): e["row"], t("prompt"): e["prompt"][-1]["content"],
+                                     t("answer"): e["completion"][0]["content"],
+                                     t("system"): next((m["content"] for m in e["prompt"] if m["role"] == "system"),
+                                                       "")}
                                     for e in train.examples[:200]]), hide_index=True, width="stretch", height=260)
 as_file.dataframe(pd.DataFrame([{k: (v if isinstance(v, str) else str(v)) for k, v in r.items() if k != "_unreadable"}
-                                for r in train.rows[:200]]).rename(columns={"_row": "row"}),
+                                for r in train.rows[:200]]).rename(columns={"_row": t("row")}),
                   hide_index=True, width="stretch", height=260)
 
-st.subheader("Before training")
+st.subheader(t("Before training"))
 if cfg.data.eval_file:
-    st.markdown(f"Held out for measuring: **{len(val_rows)} rows** from `{cfg.data.eval_file.rsplit('/', 1)[-1]}`; "
-                f"training on **{len(train_rows)} rows**.")
+    st.markdown(t("Held out for measuring: **{val} rows** from `{file}`; training on **{train} rows**.",
+                  val=len(val_rows), file=cfg.data.eval_file.rsplit('/', 1)[-1], train=len(train_rows)))
 else:
-    share = st.slider("Share held out for validation", 0.0, 0.5, float(cfg.data.val_fraction), 0.05,
-                      help="These rows are never trained on; they measure whether the model learned or memorised.")
+    share = st.slider(t("Share held out for validation"), 0.0, 0.5, float(cfg.data.val_fraction), 0.05,
+                      help=t("These rows are never trained on; they measure whether the model learned or "
+                             "memorised."))
     if share != cfg.data.val_fraction:
         cfg.data.val_fraction = share
         st.rerun()
-    st.markdown(f"Training on **{len(train_rows)} rows**, validating on **{len(val_rows)} rows**.")
+    st.markdown(t("Training on **{train} rows**, validating on **{val} rows**.", train=len(train_rows),
+                  val=len(val_rows)))
 
 left, right = st.columns(2)
 left.plotly_chart(charts.length_histogram(s), width="stretch")
 right.plotly_chart(charts.quality_bars(s), width="stretch")
 cols = st.columns(4)
-cols[0].metric("Median tokens per row", s.get("median", 0))
-cols[1].metric("Longest row", s.get("longest", 0))
-cols[2].metric("Rows cut by max length", s["rows_over_max"], help="Change the max length on the Settings page.")
-cols[3].metric("Validation rows also in training", s.get("overlap", 0))
+num = i18n.number
+cols[0].metric(t("Median tokens per row"), num(s.get("median", 0)))
+cols[1].metric(t("Longest row"), num(s.get("longest", 0), 0))
+cols[2].metric(t("Rows cut by max length"), num(s["rows_over_max"], 0),
+               help=t("Change the max length on the Settings page."))
+cols[3].metric(t("Validation rows also in training"), num(s.get("overlap", 0), 0))
 for finding in stats.plain_findings(s):
-    st.warning(finding)
+    st.warning(render(finding))
 
-st.subheader("One example, exactly as the model sees it")
-index = st.number_input("Example", 1, len(train.examples), 1, help="Number of the usable example to show.")
+st.subheader(t("One example, exactly as the model sees it"))
+index = st.number_input(t("Example"), 1, len(train.examples), 1, help=t("Number of the usable example to show."))
 shown = stats.render_example(tokenizer(cfg.model.name, cfg.model.allow_pickle), train.examples[index - 1],
                              cfg.training.max_length)
 st.markdown(
@@ -125,6 +133,6 @@ st.markdown(
     f"<span style='background:#c7e9c0'>{html.escape(shown['answer_text'])}</span>"
     f"<span style='background:#fcbba1;text-decoration:line-through'>{html.escape(shown['cut_text'])}</span></div>",
     unsafe_allow_html=True)
-st.caption(f"Grey: the prompt ({shown['prompt_tokens']} tokens), read but not learned. Green: the answer the model "
-           "learns to write. Red (if any): cut off by the max length.")
-st.page_link("pages/model.py", label="Next: choose the model", icon=":material/arrow_forward:")
+st.caption(t("Grey: the prompt ({tokens} tokens), read but not learned. Green: the answer the model learns to "
+             "write. Red (if any): cut off by the max length.", tokens=shown["prompt_tokens"]))
+st.page_link("pages/model.py", label=t("Next: choose the model"), icon=":material/arrow_forward:")

@@ -1,14 +1,15 @@
 import pandas as pd
 import streamlit as st
 
-from engine import charts, jobs
+from engine import charts, i18n, jobs
 from engine.evaluate import load_results
+from engine.i18n import render, t
 from engine.paths import read_json
 from pages.common import explain, pick_run
 
-st.title("Evaluate")
-st.markdown("Did it work? The base model, the base model shown a few training examples in its prompt "
-            "(the *prompting baseline*), and your fine-tuned model answer the same held-out rows.")
+st.title(t("Evaluate"))
+st.markdown(t("Did it work? The base model, the base model shown a few training examples in its prompt "
+              "(the *prompting baseline*), and your fine-tuned model answer the same held-out rows."))
 run = pick_run()
 if run is None:
     st.stop()
@@ -17,21 +18,21 @@ job = evals.current()
 config = run.config()
 
 if job is None:
-    rows = st.number_input("Held-out rows to answer", 1, 10_000, config.generation.eval_rows,
-                           help="More rows give a surer answer and take longer (about 1 s per row on a CPU).")
-    if st.button("Evaluate", type="primary", icon=":material/fact_check:"):
+    rows = st.number_input(t("Held-out rows to answer"), 1, 10_000, config.generation.eval_rows,
+                           help=t("More rows give a surer answer and take longer (about 1 s per row on a CPU)."))
+    if st.button(t("Evaluate"), type="primary", icon=":material/fact_check:"):
         try:
             evals.start(run, rows=int(rows))
             st.rerun()
         except Exception as err:
             explain(err)
 else:
-    st.info(f"Evaluating run **{job.run.id}**…")
-    if st.button("Cancel", icon=":material/cancel:"):
+    st.info(t("Evaluating run **{run}**…", run=job.run.id))
+    if st.button(t("Cancel"), icon=":material/cancel:"):
         evals.cancel()
 
 if run.id in evals.error:
-    st.error(evals.error[run.id])
+    st.error(render(evals.error[run.id]))
 
 
 @st.fragment(run_every=1.5 if job else None)
@@ -41,45 +42,54 @@ def progress():
     if evals.current() is None:
         st.rerun()  # once: the evaluation is over, show its results
     state = read_json(run.eval_dir / "progress.json") or {"done": 0, "total": 1, "phase": "loading the models"}
+    phase = state["phase"]  # a msgid from engine/evaluate.py
     st.progress(state["done"] / max(state["total"], 1),
-                text=f"{state['phase']}: {state['done']} of {state['total']} answers")
+                text=t("{phase}: {done} of {total} answers", phase=t(phase), done=state["done"],
+                       total=state["total"]))
 
 
+PHASES = [i18n.N_("loading the models")]  # the other phases are named in engine/evaluate.py
 progress()
 
 results = load_results(run)
 if results is None:
-    st.caption("No evaluation of this run yet.")
+    st.caption(t("No evaluation of this run yet."))
     st.stop()
 
-st.subheader("Scores")
+st.subheader(t("Scores"))
+pct, num = i18n.percent, i18n.number
+prompted = results.get("prompted", {})
 summary = pd.DataFrame([
-    {"model": "base", "exact match": results["base"]["exact_match"], "token F1": results["base"]["token_f1"],
-     "validation loss": results["base"]["loss"], "perplexity": results["base"]["perplexity"]},
-    {"model": f"prompting baseline ({results.get('shots', 3)} examples)",
-     "exact match": results.get("prompted", {}).get("exact_match"),
-     "token F1": results.get("prompted", {}).get("token_f1"), "validation loss": None, "perplexity": None},
-    {"model": "fine-tuned", "exact match": results["tuned"]["exact_match"], "token F1": results["tuned"]["token_f1"],
-     "validation loss": results["tuned"]["loss"], "perplexity": results["tuned"]["perplexity"]},
+    {t("model"): t("base"), t("exact match"): pct(results["base"]["exact_match"]),
+     t("token F1"): num(results["base"]["token_f1"], 3), t("validation loss"): num(results["base"]["loss"], 3),
+     t("perplexity"): num(results["base"]["perplexity"], 2)},
+    {t("model"): t("prompting baseline ({shots} examples)", shots=results.get("shots", 3)),
+     t("exact match"): pct(prompted.get("exact_match")), t("token F1"): num(prompted.get("token_f1"), 3),
+     t("validation loss"): "–", t("perplexity"): "–"},
+    {t("model"): t("fine-tuned"), t("exact match"): pct(results["tuned"]["exact_match"]),
+     t("token F1"): num(results["tuned"]["token_f1"], 3), t("validation loss"): num(results["tuned"]["loss"], 3),
+     t("perplexity"): num(results["tuned"]["perplexity"], 2)},
 ])
 left, right = st.columns([3, 2])
-left.dataframe(summary.style.format({"exact match": "{:.0%}", "token F1": "{:.3f}", "validation loss": "{:.3f}",
-                                     "perplexity": "{:.2f}"}, na_rep="–"), hide_index=True, width="stretch")
+left.dataframe(summary, hide_index=True, width="stretch")
 right.plotly_chart(charts.metrics_bars(results), width="stretch")
 
-st.subheader("Side by side")
+st.subheader(t("Side by side"))
 table = pd.DataFrame(results["table"])
 mark = {1.0: "✓", 0.0: "✗"}
-st.dataframe(pd.DataFrame({"row": table["row"], "prompt": table["prompt"], "expected": table["expected"],
-                           "fine-tuned": table["tuned"], "✓ tuned": table["tuned_match"].map(mark),
-                           "base": table["base"], "✓ base": table["base_match"].map(mark),
-                           "prompting baseline": table["prompted"], "✓ prompted": table["prompted_match"].map(mark)}),
+st.dataframe(pd.DataFrame({t("row"): table["row"], t("prompt"): table["prompt"], t("expected"): table["expected"],
+                           t("fine-tuned"): table["tuned"], t("✓ tuned"): table["tuned_match"].map(mark),
+                           t("base"): table["base"], t("✓ base"): table["base_match"].map(mark),
+                           t("prompting baseline"): table["prompted"],
+                           t("✓ prompted"): table["prompted_match"].map(mark)}),
              hide_index=True, width="stretch", height=420)
 
 if results.get("general_table"):
-    st.subheader("Did it forget what it knew?")
+    st.subheader(t("Did it forget what it knew?"))
     general = results["general"]
-    st.markdown(f"Everyday questions answered acceptably: **{general['base']:.0%}** before, "
-                f"**{general['tuned']:.0%}** after fine-tuning.")
-    st.dataframe(pd.DataFrame(results["general_table"]), hide_index=True, width="stretch")
-st.caption(f"{results['rows']} rows in {results['seconds']:.0f} s.")
+    st.markdown(t("Everyday questions answered acceptably: **{before:.0%}** before, **{after:.0%}** after "
+                  "fine-tuning.", before=general["base"], after=general["tuned"]))
+    columns = {"prompt": t("prompt"), "base": t("base"), "base_passed": t("✓ base"), "tuned": t("fine-tuned"),
+               "tuned_passed": t("✓ tuned")}
+    st.dataframe(pd.DataFrame(results["general_table"]).rename(columns=columns), hide_index=True, width="stretch")
+st.caption(t("{rows} rows in {seconds:.0f} s.", rows=results["rows"], seconds=results["seconds"]))

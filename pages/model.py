@@ -1,50 +1,53 @@
 import pandas as pd
 import streamlit as st
 
-from engine import models, preflight, speed
+from engine import i18n, models, preflight, speed
+from engine.i18n import render, t
 from engine.settings import set_value
 from pages.common import config, data_stats, explain
 
-st.title("2. Model")
+st.title(t("2. Model"))
 cfg = config()
 device = models.device_info()
-st.info(f"This machine: **{device.describe()}**." + ("" if device.kind == "cuda" else
-        " Training runs on the CPU: small models (up to a few hundred million parameters) train in minutes."))
-st.caption("Chosen for speed on this machine: "
-           + " ".join(speed.choose(device, cfg.training.precision, cfg.training.max_length).notes))
+st.info(t("This machine: **{device}**.", device=render(device.describe())) + ("" if device.kind == "cuda" else
+        " " + t("Training runs on the CPU: small models (up to a few hundred million parameters) train in minutes.")))
+st.caption(t("Chosen for speed on this machine:") + " "
+           + " ".join(render(n) for n in speed.choose(device, cfg.training.precision, cfg.training.max_length).notes))
 
-kinds = ["Embedded default", "Recommended Hub model", "My own folder"]
+kinds = {"default": t("Embedded default"), "hub": t("Recommended Hub model"), "folder": t("My own folder")}
 is_local = cfg.model.name not in {r["id"] for r in models.RECOMMENDED}
-kind = st.radio("Start from", kinds, horizontal=True,
+kind = st.radio(t("Start from"), list(kinds), format_func=kinds.get, horizontal=True,
                 index=0 if cfg.model.name == models.DEFAULT_NAME else 2 if is_local else 1)
 
-if kind == "Embedded default":
+if kind == "default":
     cfg.model.name = models.DEFAULT_NAME
-    st.markdown(f"**{models.DEFAULT_LABEL}**: 135 million parameters, trained by Hugging Face to follow "
-                "instructions. Shipped with the studio, works offline, trains on a laptop CPU in minutes.")
-elif kind == "Recommended Hub model":
+    st.markdown(t("**{model}**: 135 million parameters, trained by Hugging Face to follow instructions. Shipped with "
+                  "the studio, works offline, trains on a laptop CPU in minutes.", model=t(models.DEFAULT_LABEL)))
+elif kind == "hub":
     hub = [r for r in models.RECOMMENDED if r["id"] != models.DEFAULT_NAME]
-    st.dataframe(pd.DataFrame(hub).rename(columns={"id": "model", "params": "size", "good_for": "good for"}),
-                 hide_index=True, width="stretch")
+    good_for = [r["good_for"] for r in hub]  # msgids from engine/models.py
+    st.dataframe(pd.DataFrame([{t("model"): r["id"], t("size"): r["params"], t("good for"): t(text)}
+                               for r, text in zip(hub, good_for)]), hide_index=True, width="stretch")
     ids = [r["id"] for r in hub]
-    cfg.model.name = st.selectbox("Model", ids, index=ids.index(cfg.model.name) if cfg.model.name in ids else 0)
-    st.caption("Downloaded from the Hugging Face Hub the first time (needs internet), then kept in the cache.")
+    cfg.model.name = st.selectbox(t("Model"), ids, index=ids.index(cfg.model.name) if cfg.model.name in ids else 0)
+    st.caption(t("Downloaded from the Hugging Face Hub the first time (needs internet), then kept in the cache."))
 else:
-    folder = st.text_input("Path of a model folder on this machine (with config.json and *.safetensors)",
+    folder = st.text_input(t("Path of a model folder on this machine (with config.json and *.safetensors)"),
                            "" if cfg.model.name == models.DEFAULT_NAME else cfg.model.name)
     if folder:
         cfg.model.name = folder
-    cfg.model.allow_pickle = st.checkbox("Allow pickle weight files (.bin)", cfg.model.allow_pickle,
-                                         help="Pickle files can run code when loaded. Only for models you trust.")
+    cfg.model.allow_pickle = st.checkbox(t("Allow pickle weight files (.bin)"), cfg.model.allow_pickle,
+                                         help=t("Pickle files can run code when loaded. Only for models you trust."))
 
-methods = {"lora": "LoRA: trains a small adapter (recommended)", "full": "Full: trains every weight",
-           "qlora": "QLoRA: LoRA on a 4-bit model (NVIDIA GPU only)"}
-method = st.radio("How to train", list(methods), format_func=methods.get, index=list(methods).index(cfg.method.method))
+methods = {"lora": t("LoRA: trains a small adapter (recommended)"), "full": t("Full: trains every weight"),
+           "qlora": t("QLoRA: LoRA on a 4-bit model (NVIDIA GPU only)")}
+method = st.radio(t("How to train"), list(methods), format_func=methods.get,
+                  index=list(methods).index(cfg.method.method))
 set_value(cfg, "method.method", method)
 
-st.subheader("Will it fit?")
+st.subheader(t("Will it fit?"))
 try:
-    with st.spinner("Reading the model's size…"):
+    with st.spinner(t("Reading the model's size…")):
         shape = preflight.model_shape(cfg.model.name)
 except Exception as err:
     explain(err)
@@ -55,15 +58,18 @@ if cfg.data.train_file:
         longest = data_stats(cfg)[3].get("longest")
     except Exception:
         longest = None  # the Dataset page explains data problems; estimate at the max length meanwhile
-rows = [{"method": r["method"].upper(), "trained weights": f"{r['trained'] / 1e6:,.1f} M",
-         "memory needed": f"{r['memory_gb']:.1f} GB", "verdict": r["verdict"], "": r["sentence"]}
-        for r in preflight.method_estimates(cfg, longest)]
-length = f"your longest example ({min(longest, cfg.training.max_length)} tokens)" if longest else \
-    f"max length {cfg.training.max_length}"
-st.markdown(f"**{shape['parameters'] / 1e6:,.0f} million parameters**, {shape['layers']} layers. Estimated peak "
-            f"memory at batch size {cfg.training.batch_size} and {length}:")
+estimates = preflight.method_estimates(cfg, longest)
+rows = [{t("method"): r["method"].upper(), t("trained weights"): t("{millions:.1f} M", millions=r["trained"] / 1e6),
+         t("memory needed"): t("{gb:.1f} GB", gb=r["memory_gb"]), t("verdict"): t(r["verdict"]),
+         "": render(r["sentence"])} for r in estimates]
+length = (t("your longest example ({tokens} tokens)", tokens=min(longest, cfg.training.max_length)) if longest else
+          t("max length {tokens}", tokens=cfg.training.max_length))
+st.markdown(t("**{millions:.0f} million parameters**, {layers} layers. Estimated peak memory at batch size {batch} "
+              "and {length}:", millions=shape["parameters"] / 1e6, layers=shape["layers"],
+              batch=cfg.training.batch_size, length=length))
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-chosen = next(r for r in rows if r["method"] == method.upper())
-{"ok": st.success, "tight": st.warning}.get(chosen["verdict"], st.error)(f"{method.upper()}: {chosen['']}")
+chosen = next(r for r in estimates if r["method"] == method)
+{"ok": st.success, "tight": st.warning}.get(chosen["verdict"], st.error)(
+    t("{method}: {sentence}", method=method.upper(), sentence=render(chosen["sentence"])))
 st.session_state["model_chosen"] = True
-st.page_link("pages/settings.py", label="Next: settings", icon=":material/arrow_forward:")
+st.page_link("pages/settings.py", label=t("Next: settings"), icon=":material/arrow_forward:")

@@ -1,30 +1,28 @@
 import streamlit as st
 
-from engine import preflight
+from engine import i18n, preflight
+from engine.i18n import render, t
+from engine.settings import PRESET_TEXT
 from pages.common import config, data_stats, explain, reset_widgets, setting_widget, settings_rows
 
-st.title("3. Settings")
+st.title(t("3. Settings"))
 cfg = config()
 st.session_state["settings_seen"] = True
 
-GOALS = {
-    "quick": "**Quick demo**: 40 steps, finishes in about 2 minutes on a 2-core laptop CPU with short examples. "
-             "Shows clearly that the model learned your format.",
-    "balanced": "**Balanced**: one pass over all your examples. Better results; time grows with your data.",
-    "thorough": "**Thorough**: three passes, a gentler learning rate and a larger adapter. For the best "
-                "model when you have time (or a GPU).",
-    "custom": "**Custom**: keep your own values below.",
-}
-preset = st.radio("What do you want?", list(GOALS), format_func=lambda p: GOALS[p].split(":")[0].strip("*"),
-                  index=list(GOALS).index(cfg.training.preset), horizontal=True)
-st.markdown(GOALS[preset])
+preset = st.radio(t("What do you want?"), list(PRESET_TEXT), format_func=lambda p: t(PRESET_TEXT[p][0]),
+                  index=list(PRESET_TEXT).index(cfg.training.preset), horizontal=True)
+st.markdown(f"**{t(PRESET_TEXT[preset][0])}**: {t(PRESET_TEXT[preset][1])}")
 if preset != cfg.training.preset:
     cfg.training.preset = preset
     cfg.apply_preset()
     reset_widgets()
     st.rerun()
 if preset != "custom":
-    st.caption("Changing a value below keeps this preset's other values; the preset is measured, see docs/presets.md.")
+    st.caption(t("Changing a value below keeps this preset's other values; the preset is measured, see "
+                 "docs/presets.md."))
+
+ADVANCED = {"training": i18n.N_("Advanced training settings"), "method": i18n.N_("Advanced LoRA settings"),
+            "generation": i18n.N_("Advanced answer settings")}
 
 
 def form(section: str, skip=()):
@@ -36,29 +34,30 @@ def form(section: str, skip=()):
         with cols[i % 3]:
             setting_widget(cfg, row)
     if advanced:
-        with st.expander(f"Advanced {section} settings"):
+        with st.expander(t(ADVANCED[section])):
             cols = st.columns(3)
             for i, row in enumerate(advanced):
                 with cols[i % 3]:
                     setting_widget(cfg, row)
 
 
-st.subheader("Training")
+st.subheader(t("Training"))
 form("training", skip=("preset",))
 if cfg.method.method in ("lora", "qlora"):
-    st.subheader("LoRA adapter")
+    st.subheader(t("LoRA adapter"))
     form("method", skip=("method",))
-st.subheader("Answers in evaluation and chat")
+st.subheader(t("Answers in evaluation and chat"))
 form("generation")
 
-st.subheader("Pre-flight check")
+st.subheader(t("Pre-flight check"))
 errors = st.session_state.get("setting_errors", set())
 if errors:
-    st.error(f"Fix {len(errors)} setting(s) above before training: {', '.join(sorted(errors))}.")
+    st.error(t("Fix {count} setting(s) above before training: {names}.", count=len(errors),
+               names=", ".join(sorted(errors))))
     st.stop()
 if not cfg.data.train_file:
-    st.info("Choose a dataset first (step 1) to see how long training will take.")
-    st.page_link("pages/dataset.py", label="Choose a dataset", icon=":material/description:")
+    st.info(t("Choose a dataset first (step 1) to see how long training will take."))
+    st.page_link("pages/dataset.py", label=t("Choose a dataset"), icon=":material/description:")
     st.stop()
 try:
     _, train_rows, _, s = data_stats(cfg)
@@ -67,19 +66,21 @@ except Exception as err:
     explain(err)
     st.stop()
 cols = st.columns(4)
-cols[0].metric("Steps", check["steps"], help=f"{len(train_rows)} training rows, batch size "
-               f"{cfg.training.batch_size} × {cfg.training.grad_accum}")
-cols[1].metric("Estimated time", f"{check['seconds'] / 60:.0f} min" if check["seconds"] >= 60
-               else f"{check['seconds']:.0f} s", help=f"On {check['device']}, from the measured speed of this "
-               "machine; evaluation adds a little.")
-cols[2].metric("Memory", f"{check['memory']['total']:.1f} GB")
-cols[3].metric("Disk for checkpoints", f"{check['disk_needed_gb'] * 1024:.0f} MB",
-               help=f"{check['disk_free_gb']:.0f} GB free")
-{"ok": st.success, "tight": st.warning}.get(check["memory_verdict"], st.error)(check["memory_sentence"])
-st.caption("Chosen for speed on this machine: " + " ".join(check["levers"]))
+cols[0].metric(t("Steps"), i18n.number(check["steps"], 0),
+               help=t("{rows} training rows, batch size {batch} × {accum}", rows=len(train_rows),
+                      batch=cfg.training.batch_size, accum=cfg.training.grad_accum))
+cols[1].metric(t("Estimated time"), t("{minutes:.0f} min", minutes=check["seconds"] / 60) if check["seconds"] >= 60
+               else t("{seconds:.0f} s", seconds=check["seconds"]),
+               help=t("On {device}, from the measured speed of this machine; evaluation adds a little.",
+                      device=render(check["device"])))
+cols[2].metric(t("Memory"), t("{gb:.1f} GB", gb=check["memory"]["total"]))
+cols[3].metric(t("Disk for checkpoints"), t("{mb:.0f} MB", mb=check["disk_needed_gb"] * 1024),
+               help=t("{gb:.0f} GB free", gb=check["disk_free_gb"]))
+{"ok": st.success, "tight": st.warning}.get(check["memory_verdict"], st.error)(render(check["memory_sentence"]))
+st.caption(t("Chosen for speed on this machine:") + " " + " ".join(render(n) for n in check["levers"]))
 if not check["disk_ok"]:
-    st.error(f"Not enough free disk: checkpoints need about {check['disk_needed_gb']:.1f} GB, "
-             f"{check['disk_free_gb']:.1f} GB are free. Keep fewer checkpoints or free some space.")
-st.download_button("Download these settings (YAML)", cfg.to_yaml(), file_name=f"{cfg.name or 'run'}.yaml",
-                   mime="text/yaml", help="Repeat the run anywhere with: python -m engine train FILE.yaml")
-st.page_link("pages/train.py", label="Next: train", icon=":material/arrow_forward:")
+    st.error(t("Not enough free disk: checkpoints need about {needed:.1f} GB, {free:.1f} GB are free. Keep fewer "
+               "checkpoints or free some space.", needed=check["disk_needed_gb"], free=check["disk_free_gb"]))
+st.download_button(t("Download these settings (YAML)"), cfg.to_yaml(), file_name=f"{cfg.name or 'run'}.yaml",
+                   mime="text/yaml", help=t("Repeat the run anywhere with: python -m engine train FILE.yaml"))
+st.page_link("pages/train.py", label=t("Next: train"), icon=":material/arrow_forward:")

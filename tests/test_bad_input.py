@@ -93,7 +93,7 @@ def upload(name: str) -> AppTest:
     at.run()
     at.switch_page("pages/dataset.py")
     at.run()
-    at.radio[0].set_value("My own file").run()
+    at.radio[0].set_value("upload").run()
     at.file_uploader[0].upload(name, (BAD / name).read_bytes()).run()
     return at
 

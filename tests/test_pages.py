@@ -75,7 +75,7 @@ def test_choosing_a_demo_dataset_shows_its_report_and_statistics():
 
 def test_an_uploaded_file_with_bad_rows_lists_them_and_keeps_the_good_ones():
     at = open_page("dataset")
-    at.radio[0].set_value("My own file")
+    at.radio[0].set_value("upload")
     at.run()
     bad = b"instruction,input,output\nSay hi,,hello\nAdd,1+1,\nRoute,,team: billing\n"
     at.file_uploader[0].upload("my tickets.csv", bad, "text/csv")
@@ -91,7 +91,7 @@ def test_an_uploaded_file_with_bad_rows_lists_them_and_keeps_the_good_ones():
 
 def test_a_file_no_row_of_which_can_be_used_gives_a_message_not_a_traceback():
     at = open_page("dataset")
-    at.radio[0].set_value("My own file")
+    at.radio[0].set_value("upload")
     at.run()
     at.file_uploader[0].upload("empty.jsonl", b"\n\n", "application/json")
     at.run()
@@ -111,7 +111,7 @@ def test_model_page_shows_the_device_and_a_memory_verdict():
 
 def test_model_page_refuses_a_folder_that_is_not_a_model(tmp_path):
     at = open_page("model")
-    at.radio[0].set_value("My own folder")
+    at.radio[0].set_value("folder")
     at.run()
     at.text_input[0].input(str(tmp_path))
     at.run()
@@ -186,7 +186,7 @@ def test_runs_page_lists_runs_and_opens_one():
     no_traceback(at)
     table = at.dataframe[0].value
     row = table[table["run"] == run.id].iloc[0]
-    assert row["status"] == "finished" and row["steps"] == "2/2" and row["validation loss"] == 1.5
+    assert row["status"] == "finished" and row["steps"] == "2/2" and row["validation loss"] == "1.500"
     assert at.selectbox[0].value == run.id
     assert any("Finished" in s.value for s in at.success)
     assert {m.label: m.value for m in at.metric}["Validation loss"] == "1.500"

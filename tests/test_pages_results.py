@@ -101,7 +101,7 @@ def test_compare_page_overlays_curves_and_marks_differing_settings():
     assert len(charts) == 2
     results = at.dataframe[0].value
     assert list(results["run"]) == [a.id, b.id]
-    assert list(results["validation loss"]) == [1.0, 2.0 / 3]
+    assert list(results["validation loss"]) == ["1.000", "0.667"]  # written the language's way
     differing = at.dataframe[1].value
     assert "training.learning_rate" in set(differing["setting"])
     assert "training.batch_size" not in set(differing["setting"])  # same in both, hidden by the toggle

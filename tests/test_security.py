@@ -76,7 +76,7 @@ def test_html_in_a_dataset_is_shown_as_text(tmp_path):
     at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=120)
     at.run()
     at.switch_page("pages/dataset.py").run()
-    at.radio[0].set_value("My own file").run()
+    at.radio[0].set_value("upload").run()
     hostile = b'instruction,input,output\n"<script>alert(1)</script>",,"<img src=x onerror=alert(2)>"\n'
     at.file_uploader[0].upload("hostile.csv", hostile).run()
     assert not at.exception

@@ -1,0 +1,119 @@
+"""The walk once in French, in a real browser whose language is French: the studio opens in French by itself,
+the sidebar switches language, then upload, train (quick preset cut to 4 steps), evaluate on 2 rows with short answers and the
+stakeholder report, opened offline. Screenshots go to tests/artifacts/screenshots/fr-*.png.
+
+The server, the screenshots and the waits come from tests/test_browser.py; only the words differ.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.test_browser import (CHROMIUM, FLAGS, ROOT, SHOTS, go, screenshot_on_failure, settle,  # noqa: F401
+                                studio)
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
+                                 reason="Debian chromium is not installed")]
+
+
+@pytest.fixture(scope="module")
+def page(studio):  # noqa: F811 (the server fixture imported above)
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 2200}, locale="fr-FR")
+        tab.set_default_timeout(120_000)
+        tab.goto(studio)
+        yield tab
+        browser.close()
+
+
+def shot(tab, name: str) -> None:
+    tab.screenshot(path=str(SHOTS / f"fr-{name}.png"), full_page=True)
+
+
+def choose_language(tab, name: str) -> None:
+    tab.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").click()
+    tab.get_by_role("option", name=name).click()
+    settle(tab)
+
+
+def test_the_walk_in_french_in_a_real_browser(page, studio_home):
+    tab = page
+    # A French browser gets the French studio without asking; the sidebar switches it both ways.
+    tab.wait_for_selector("h1:has-text(\"Studio d'affinage\")")
+    settle(tab)
+    choose_language(tab, "English")
+    tab.wait_for_selector("h1:has-text('Fine-tuning studio')")
+    choose_language(tab, "Français")
+    tab.wait_for_selector("h1:has-text(\"Studio d'affinage\")")
+    assert tab.get_by_text("L'affinage est-il le bon outil pour vous ?").is_visible()
+    shot(tab, "1-home")
+
+    go(tab, "1. Jeu de données")
+    tab.get_by_text("Mon propre fichier").click()
+    settle(tab)
+    tab.locator("input[type=file]").first.set_input_files(str(ROOT / "assets/data/ticket_routing/train.csv"))
+    tab.wait_for_selector("text=300 exemples utilisables sur 300 lignes")
+    tab.wait_for_selector(".js-plotly-plot .main-svg")  # the charts drawn, for the screenshot
+    settle(tab)
+    assert tab.get_by_text("Un exemple, exactement comme le modèle le voit").is_visible()
+    shot(tab, "2-dataset")
+
+    go(tab, "2. Modèle")
+    tab.wait_for_selector("text=LORA : Ça passe")
+
+    go(tab, "3. Réglages")
+    tab.wait_for_selector("text=Vérification avant le départ")
+    steps = tab.get_by_role("spinbutton", name="Nombre d'étapes")
+    steps.fill("4")  # the French walk stays lean: the English one covers stop, resume, chat and GGUF
+    steps.press("Enter")
+    settle(tab)
+    answers = tab.get_by_role("spinbutton", name="Tokens générés max")
+    answers.fill("16")  # short answers: evaluation generates 3 x rows + 2 x 12 everyday answers
+    answers.press("Enter")
+    settle(tab)
+    shot(tab, "4-settings")
+
+    go(tab, "4. Entraîner")
+    tab.get_by_role("button", name="Lancer l'entraînement").click()
+    tab.wait_for_selector("text=Terminé. Vous pouvez maintenant évaluer le modèle", timeout=600_000)
+    settle(tab)
+    names = tab.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.data[0].name)")
+    assert "perte d'entraînement" in names
+    shot(tab, "7-train-finished")
+
+    go(tab, "Évaluer")
+    rows = tab.get_by_role("spinbutton", name="Exemples mis de côté à traiter")
+    rows.fill("2")
+    rows.press("Enter")
+    settle(tab)
+    tab.get_by_role("button", name="Évaluer").click()
+    tab.wait_for_selector("text=Côte à côte", timeout=600_000)
+    settle(tab)
+    assert tab.get_by_text("A-t-il oublié ce qu'il savait ?").is_visible()
+    shot(tab, "9-evaluate")
+
+    go(tab, "Exporter")
+    tab.get_by_role("button", name="Créer le rapport").click()
+    tab.wait_for_selector("text=Télécharger le rapport (HTML)", timeout=300_000)
+    with tab.expect_download() as download:
+        tab.get_by_role("button", name="Télécharger le rapport (HTML)").click()
+    saved = SHOTS.parent / "rapport.html"
+    download.value.save_as(saved)
+    shot(tab, "11-export")
+
+    report = tab.context.browser.new_page(locale="fr-FR")
+    report.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else
+                 route.continue_())  # no network: the file must stand alone
+    report.goto(saved.as_uri())
+    report.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
+    assert report.get_by_text("Ce que nous avons appris au modèle").is_visible()
+    assert report.get_by_text("Avant et après").is_visible()
+    assert report.locator("html").get_attribute("lang") == "fr"
+    text = report.inner_text("body")
+    assert "taux d'apprentissage" in text and "What we taught" not in text
+    report.screenshot(path=str(SHOTS / "fr-12-report.png"), full_page=True)
+    report.close()
