@@ -134,6 +134,8 @@ def cmd_evaluate(args) -> int:
 
     results = evaluate_run(run, rows=args.rows, progress=progress)
     print()
+    if results.get("kind") == "preference":
+        return print_preference(run, results)
     print(f"{'':12}{'exact match':>12}{'token F1':>10}{'val loss':>10}{'perplexity':>12}")
     for who, label in (("base", "base"), ("prompted", "prompting"), ("tuned", "tuned")):
         r = results[who]
@@ -142,6 +144,21 @@ def cmd_evaluate(args) -> int:
     general = results["general"]
     print(f"everyday questions answered acceptably: {general['base']:.0%} base, {general['tuned']:.0%} tuned")
     print(f"on {results['rows']} held-out rows in {results['seconds']} s; table in {run.eval_dir / 'rows.json'}")
+    return 0
+
+
+def print_preference(run, results: dict) -> int:
+    from .dpo import result_rows
+
+    print(f"{'':22}{'preference accuracy':>20}{'mean margin':>13}{'answers closer to chosen':>26}")
+    for row in result_rows(results):
+        print(f"{row['model'][:22]:22}{row['preference accuracy']:>20.1%}{row['mean margin']:>13.3f}"
+              f"{row['answers closer to chosen']:>26.1%}")
+    print(f"reward accuracy (tuned vs start): {results['reward_accuracy']:.1%}, reward margin "
+          f"{results['reward_margin']:.3f}")
+    general = results["general"]
+    print(f"everyday questions answered acceptably: {general['base']:.0%} base, {general['tuned']:.0%} tuned")
+    print(f"on {results['rows']} held-out pairs in {results['seconds']} s; table in {run.eval_dir / 'rows.json'}")
     return 0
 
 

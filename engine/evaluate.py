@@ -137,10 +137,15 @@ def general_check(model, tokenizer, settings: GenerationSettings, stop=None) -> 
 
 def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threading.Event | None = None,
                  shots: int = 3) -> dict:
-    """Base, prompting baseline and tuned answers on held-out rows, plus the general check; saved to eval/."""
+    """Base, prompting baseline and tuned answers on held-out rows, plus the general check; saved to eval/.
+    A DPO run is scored on held-out pairs instead (dpo.evaluate_run)."""
     from peft import PeftModel
 
     config = run.config()
+    if config.method.method == "dpo":
+        from . import dpo
+
+        return dpo.evaluate_run(run, rows, progress, stop)
     _, train_rows, val_rows, _ = data_mod.prepare(config.data)
     examples = val_rows[: rows or config.generation.eval_rows]
     if not examples:

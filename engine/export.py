@@ -183,19 +183,21 @@ def model_card(run: Run) -> str:
     final = status.get("final") or {}
     results = read_json(run.eval_dir / "results.json") or {}
     base = models.DEFAULT_LABEL if config.model.name == models.DEFAULT_NAME else config.model.name
+    dpo = config.method.method == "dpo"
+    how = "preference tuning (DPO with a LoRA adapter)" if dpo else \
+        f"supervised fine-tuning ({config.method.method.upper()})"
     lines = [
         "---", f"base_model: {'HuggingFaceTB/SmolLM2-135M-Instruct' if config.model.name == 'default' else base}",
-        "library_name: transformers", "tags: [fine-tuned, sft, finetune-studio]", "---", "",
+        "library_name: transformers", f"tags: [fine-tuned, {'dpo' if dpo else 'sft'}, finetune-studio]", "---", "",
         f"# {run.id}", "",
-        f"Fine-tuned from **{base}** with supervised fine-tuning ({config.method.method.upper()}) "
-        "in the no-code fine-tuning studio.", "",
+        f"Fine-tuned from **{base}** with {how} in the no-code fine-tuning studio.", "",
         "## Data", "",
         f"- Training file: `{Path(config.data.train_file).name}`",
         f"- Held-out file: `{Path(config.data.eval_file).name if config.data.eval_file else 'validation split'}`",
         f"- System prompt: {config.data.system_prompt or '(none)'}", "",
         "## Settings", "", "| setting | value |", "|---|---|",
     ]
-    for section in ("method", "training"):
+    for section in ("method", "dpo", "training") if dpo else ("method", "training"):
         for key, value in getattr(config, section).__dict__.items():
             lines.append(f"| {section}.{key} | {value} |")
     lines += ["", "## Metrics", "", "| metric | value |", "|---|---|"]
