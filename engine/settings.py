@@ -63,8 +63,9 @@ class MethodSettings:
 
     method: str = setting("lora", "'lora' trains small adapter matrices (fast, little memory, a few MB to save); "
                           "'full' trains every weight (more memory, a full copy to save); 'qlora' is LoRA on a "
-                          "4-bit base model (needs an NVIDIA GPU and bitsandbytes).",
-                          choices=["lora", "full", "qlora"])
+                          "4-bit base model (needs an NVIDIA GPU and bitsandbytes); 'dpo' teaches which of two answers "
+                          "is better, from preference pairs (prompt, chosen, rejected), with a LoRA adapter.",
+                          choices=["lora", "full", "qlora", "dpo"])
     lora_r: int = setting(16, "LoRA rank: size of the adapter. Larger learns more but is slower.", min=1, max=256,
                           label="LoRA rank")
     lora_alpha: int = setting(32, "LoRA scaling. A common choice is twice the rank.", min=1, max=512,
