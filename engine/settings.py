@@ -190,6 +190,10 @@ DPO_PRESETS = {
 }
 
 
+PRESET_NOTES = {"dpo": "DPO presets: quick is 30 steps of 8 pairs at learning rate 5e-4 and beta 0.1, measured on "
+                        "the demo pairs (docs/presets.md); DPO needs a lower rate than supervised tuning."}
+
+
 def presets_for(method: str) -> dict:
     return DPO_PRESETS if method == "dpo" else PRESETS
 

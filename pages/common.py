@@ -141,6 +141,10 @@ def settings_rows(section: str, skip=()) -> list[dict]:
     return [r for r in describe() if r["section"] == section and r["name"] not in skip]
 
 
+def settings_help(key: str) -> str:
+    return next(r["help"] for r in describe() if r["key"] == key)
+
+
 # ---------------------------------------------------------------- a run on screen
 
 def show_status(run: runs.Run, status: dict) -> None:
@@ -167,6 +171,11 @@ def show_charts(metrics: list[dict], key: str) -> None:
     if any(r.get("grad_norm") is not None for r in metrics):
         right.plotly_chart(charts.series_chart(metrics, "grad_norm", "Gradient norm", "norm"),
                            key=f"{key}-gn", width="stretch")
+    if charts.has_preference(metrics):  # DPO: is the preference moving, on training and validation pairs?
+        left, right = st.columns(2)
+        left.plotly_chart(charts.preference_chart(metrics, "margins"), key=f"{key}-margin", width="stretch")
+        right.plotly_chart(charts.preference_chart(metrics, "accuracies"), key=f"{key}-acc", width="stretch")
+        left.plotly_chart(charts.preference_chart(metrics, "rewards"), key=f"{key}-rewards", width="stretch")
 
 
 def final_metrics(status: dict) -> None:
@@ -181,6 +190,12 @@ def final_metrics(status: dict) -> None:
                        delta_color="inverse")
     cols[2].metric("Training loss (mean)", f"{final.get('train_loss', 0):.3f}")
     cols[3].metric("Training time", f"{final.get('runtime_s', 0) / 60:.1f} min")
+    if "eval_accuracy" in final:
+        cols = st.columns(4)
+        cols[0].metric("Validation preference accuracy", f"{final['eval_accuracy']:.0%}",
+                       help="Share of held-out pairs where the tuned model moved the chosen answer above the rejected "
+                            "one, compared with where it started.")
+        cols[1].metric("Validation reward margin", f"{final.get('eval_margin', 0):.2f}")
 
 
 def live_run(run_id: str, key: str = "live") -> None:

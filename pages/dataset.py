@@ -3,7 +3,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from engine import charts, data, stats
+from engine import charts, data, preference, stats
 from pages.common import config, data_stats, explain, loaded_data, save_upload, tokenizer
 
 st.title("1. Dataset")
@@ -67,11 +67,14 @@ except Exception as err:
 
 shape_names = {"alpaca": "instruction / input / output", "messages": "chat messages",
                "sharegpt": "ShareGPT conversations", "prompt_completion": "prompt / completion",
-               "question_answer": "question / answer", "columns": "two columns chosen by hand"}
+               "question_answer": "question / answer", "columns": "two columns chosen by hand", **preference.SHAPE_NAMES}
 (st.success if not train.problems else st.warning)(
     f"{train.summary()} Layout: **{shape_names.get(train.shape, train.shape)}**.")
 for note in train.notes:
     st.info(note)
+mismatch = preference.method_mismatch(cfg.method.method, train.kind)
+if mismatch:
+    st.info(mismatch)
 
 if train.problems:
     st.subheader("Problems, by row")
@@ -84,10 +87,7 @@ if train.problems:
 
 st.subheader("Preview")
 as_examples, as_file = st.tabs(["As examples", "As in your file"])
-as_examples.dataframe(pd.DataFrame([{"row": e["row"], "prompt": e["prompt"][-1]["content"],
-                                     "answer": e["completion"][0]["content"],
-                                     "system": next((m["content"] for m in e["prompt"] if m["role"] == "system"), "")}
-                                    for e in train.examples[:200]]), hide_index=True, width="stretch", height=260)
+as_examples.dataframe(pd.DataFrame(data.preview_rows(train)), hide_index=True, width="stretch", height=260)
 as_file.dataframe(pd.DataFrame([{k: (v if isinstance(v, str) else str(v)) for k, v in r.items() if k != "_unreadable"}
                                 for r in train.rows[:200]]).rename(columns={"_row": "row"}),
                   hide_index=True, width="stretch", height=260)
@@ -105,8 +105,17 @@ else:
     st.markdown(f"Training on **{len(train_rows)} rows**, validating on **{len(val_rows)} rows**.")
 
 left, right = st.columns(2)
-left.plotly_chart(charts.length_histogram(s), width="stretch")
+left.plotly_chart(charts.preference_lengths(s) if train.kind == "preference" else charts.length_histogram(s),
+                  width="stretch")
 right.plotly_chart(charts.quality_bars(s), width="stretch")
+if train.kind == "preference":
+    cols = st.columns(4)
+    cols[0].metric("Chosen answer is the longer one", f"{s['chosen_longer']:.0%}",
+                   help="Far from 50%, the model may learn to prefer long (or short) answers rather than your preference.")
+    cols[1].metric("Median tokens: prompt / chosen / rejected",
+                   f"{s['prompt_median']:g} / {s['chosen_median']:g} / {s['rejected_median']:g}")
+    cols[2].metric("Chosen answers cut by max length", s["chosen_cut"])
+    cols[3].metric("Rejected answers cut by max length", s["rejected_cut"])
 cols = st.columns(4)
 cols[0].metric("Median tokens per row", s.get("median", 0))
 cols[1].metric("Longest row", s.get("longest", 0))

@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from engine import charts, jobs
+from engine import charts, dpo, jobs
 from engine.evaluate import load_results
 from engine.paths import read_json
 from pages.common import explain, pick_run
@@ -47,9 +47,35 @@ def progress():
 
 progress()
 
+def preference_view(results: dict) -> None:
+    st.subheader("Preference on held-out pairs")
+    left, right = st.columns([3, 2])
+    left.dataframe(pd.DataFrame(dpo.result_rows(results)).style.format(
+        {"preference accuracy": "{:.0%}", "mean margin": "{:.2f}", "answers closer to chosen": "{:.0%}"}),
+        hide_index=True, width="stretch")
+    left.caption(dpo.RESULTS_TEXT)
+    right.plotly_chart(charts.preference_bars(results), width="stretch")
+    st.subheader("Side by side")
+    table = pd.DataFrame(results["table"])
+    st.dataframe(pd.DataFrame({"row": table["row"], "prompt": table["prompt"], "after DPO": table["tuned"],
+                               "before": table["base"], "chosen (preferred)": table["chosen"],
+                               "rejected": table["rejected"], "margin before": table["base_margin"],
+                               "margin after": table["tuned_margin"]}), hide_index=True, width="stretch", height=420)
+    general = results["general"]
+    st.subheader("Did it forget what it knew?")
+    st.markdown(f"Everyday questions answered acceptably: **{general['base']:.0%}** before, "
+                f"**{general['tuned']:.0%}** after DPO.")
+    st.dataframe(pd.DataFrame(results["general_table"]), hide_index=True, width="stretch")
+    st.caption(f"{results['rows']} held-out pairs in {results['seconds']:.0f} s.")
+
+
 results = load_results(run)
 if results is None:
     st.caption("No evaluation of this run yet.")
+    st.stop()
+
+if results.get("kind") == "preference":  # a DPO run is scored on held-out pairs: its own view
+    preference_view(results)
     st.stop()
 
 st.subheader("Scores")

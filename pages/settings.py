@@ -1,6 +1,7 @@
 import streamlit as st
 
 from engine import preflight
+from engine.settings import ADAPTER_METHODS, PRESET_NOTES
 from pages.common import config, data_stats, explain, reset_widgets, setting_widget, settings_rows
 
 st.title("3. Settings")
@@ -18,6 +19,8 @@ GOALS = {
 preset = st.radio("What do you want?", list(GOALS), format_func=lambda p: GOALS[p].split(":")[0].strip("*"),
                   index=list(GOALS).index(cfg.training.preset), horizontal=True)
 st.markdown(GOALS[preset])
+if cfg.method.method in PRESET_NOTES:
+    st.caption(PRESET_NOTES[cfg.method.method])
 if preset != cfg.training.preset:
     cfg.training.preset = preset
     cfg.apply_preset()
@@ -45,9 +48,12 @@ def form(section: str, skip=()):
 
 st.subheader("Training")
 form("training", skip=("preset",))
-if cfg.method.method in ("lora", "qlora"):
+if cfg.method.method in ADAPTER_METHODS:
     st.subheader("LoRA adapter")
     form("method", skip=("method",))
+if cfg.method.method == "dpo":
+    st.subheader("Preference tuning (DPO)")
+    form("dpo", skip=("start_from",))  # the starting run is chosen on the Model page
 st.subheader("Answers in evaluation and chat")
 form("generation")
 
