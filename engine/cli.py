@@ -222,6 +222,10 @@ def cmd_check(args) -> int:
     s = stats.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows)
     print(f"tokens per row: mean {s.get('mean')}, median {s.get('median')}, 90% under {s.get('p90')}, "
           f"longest {s.get('longest')}; train {s['train_rows']} / validation {s['val_rows']} rows")
+    if s.get("kind") == "preference":
+        print(f"pairs: median tokens prompt {s['prompt_median']}, chosen {s['chosen_median']}, rejected "
+              f"{s['rejected_median']}; cut by the max length: chosen {s['chosen_cut']}, rejected "
+              f"{s['rejected_cut']}; the chosen answer is the longer one in {s['chosen_longer']:.0%} of pairs")
     for finding in stats.plain_findings(s):
         print("-", finding)
     return 0
