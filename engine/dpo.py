@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import data as data_mod
 from . import models, preference
-from .paths import write_atomic, write_json
+from .paths import write_json
 from .runs import Run
 
 
@@ -148,7 +148,7 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
     both models' answers to the held-out prompts, and the everyday-questions check; saved to eval/."""
     from peft import PeftModel
 
-    from .evaluate import general_check, generate
+    from .evaluate import general_check, generate, save_results
 
     config = run.config()
     loaded, _, val_rows, _ = data_mod.prepare(config.data)
@@ -200,15 +200,7 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
               "rejected": e["rejected"][0]["content"], "base": b, "tuned": t, "base_margin": round(bm, 3),
               "tuned_margin": round(tm, 3), "base_closer": closer_to_chosen(b, e), "tuned_closer": closer_to_chosen(t, e)}
              for e, b, t, bm, tm in zip(examples, base, tuned, base_margins, tuned_margins)]
-    general = [{"prompt": b["prompt"], "base": b["answer"], "base_passed": b["passed"], "tuned": t["answer"],
-                "tuned_passed": t["passed"]} for b, t in zip(base_general, tuned_general)]
-    import json
-
-    write_atomic(run.eval_dir / "rows.json", json.dumps(table, indent=1))
-    write_atomic(run.eval_dir / "general.json", json.dumps(general, indent=1))
-    write_json(run.eval_dir / "results.json", results)
-    (run.eval_dir / "progress.json").unlink(missing_ok=True)
-    return {**results, "table": table, "general_table": general}
+    return save_results(run, results, table, base_general, tuned_general)
 
 
 @contextlib.contextmanager

@@ -195,6 +195,12 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
               "tuned": t, "base_match": exact_match(b, ref), "prompted_match": exact_match(p, ref),
               "tuned_match": exact_match(t, ref)}
              for e, ref, b, p, t in zip(examples, references, base, prompted, tuned)]
+    return save_results(run, results, table, base_general, tuned_general)
+
+
+def save_results(run: Run, results: dict, table: list[dict], base_general: list[dict],
+                 tuned_general: list[dict]) -> dict:
+    """Write eval/ (results, rows side by side, the everyday questions) and return it all, as load_results does."""
     general = [{"prompt": b["prompt"], "base": b["answer"], "base_passed": b["passed"], "tuned": t["answer"],
                 "tuned_passed": t["passed"]} for b, t in zip(base_general, tuned_general)]
     write_atomic(run.eval_dir / "rows.json", json.dumps(table, indent=1))

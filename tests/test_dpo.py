@@ -9,23 +9,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from transformers import TrainerCallback
 
 from engine import cli, dpo, export, runs, train
 from engine.evaluate import evaluate_run, load_results
 from engine.settings import PRESETS, RunConfig
 from conftest import dpo_config, write_pairs
+from test_train import AtStep
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class AtStep(TrainerCallback):
-    def __init__(self, step, action):
-        self.step, self.action = step, action
-
-    def on_step_end(self, args, state, control, model=None, **kw):
-        if state.global_step == self.step:
-            self.action(model)
 
 
 def losses(run) -> dict[int, float]:
