@@ -2,6 +2,7 @@
 record time, validation loss and held-out exact match. Writes bench/results/presets.json and prints a table.
 
 Usage: python bench/presets.py [--dataset ticket_routing] [--rows 30]
+       python bench/presets.py --dataset polite_replies      # DPO: held-out preference accuracy and margin
 """
 from __future__ import annotations
 
@@ -34,6 +35,22 @@ CANDIDATES = [
     ("quick, as before the levers", "quick", {"method.lora_dropout": 0.05, "training.precision": "fp32"}),
 ]
 
+# DPO on the polite_replies pairs: the quick preset's learning rate and beta were chosen from these; "lr 1e-3"
+# is the SFT quick rate, kept to show why DPO needs its own.
+DPO_CANDIDATES = [
+    ("dpo quick, lr 1e-4", "quick", {"training.learning_rate": 1e-4}),
+    ("dpo quick, lr 5e-4", "quick", {"training.learning_rate": 5e-4}),
+    ("dpo quick, lr 1e-3 (the SFT rate)", "quick", {"training.learning_rate": 1e-3}),
+    ("dpo quick, lr 5e-4, beta 0.5", "quick", {"training.learning_rate": 5e-4, "dpo.beta": 0.5}),
+]
+
+
+def preference_figures(status: dict, scores: dict) -> dict:
+    final = status.get("final", {})
+    return {"val_reward_accuracy": final.get("eval_accuracy"), "val_reward_margin": final.get("eval_margin"),
+            **{f"{k}_{who}": scores.get(who, {}).get(k) for who in ("base", "tuned")
+               for k in ("accuracy", "margin", "closer_to_chosen")}}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -44,7 +61,8 @@ def main() -> None:
     out = ROOT / "bench" / "results" / f"presets-{args.dataset}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(out.read_text()) if out.exists() else {}
-    for label, preset, overrides in CANDIDATES:
+    is_dpo = RunConfig.load(ROOT / f"assets/configs/{args.dataset}.yaml").method.method == "dpo"
+    for label, preset, overrides in DPO_CANDIDATES if is_dpo else CANDIDATES:
         if args.only and label not in args.only:
             continue
         config = RunConfig.load(ROOT / f"assets/configs/{args.dataset}.yaml")
@@ -69,8 +87,23 @@ def main() -> None:
                           "seconds_per_step": round(status.get("final", {}).get("runtime_s", 0) / max(status.get("step") or 1, 1), 2),
                           "settings": {k: getattr(config.training, k) for k in
                                        ("max_steps", "epochs", "learning_rate", "batch_size", "grad_accum")}}
+        if is_dpo:
+            results[label].update(preference_figures(status, scores), beta=config.dpo.beta)
         out.write_text(json.dumps(results, indent=2))
         print(label, results[label], flush=True)
+    if is_dpo:
+        print("\n| candidate | steps | time | val reward accuracy | preference accuracy base → tuned | margin base → "
+              "tuned | answers closer to chosen | everyday |")
+        print("|---|---|---|---|---|---|---|---|")
+        for label, r in results.items():
+            if "accuracy_tuned" not in r or r["accuracy_tuned"] is None:
+                print(f"| {label} | {r['state']} |")
+                continue
+            print(f"| {label} | {r['steps']} | {r['train_seconds'] // 60}m{r['train_seconds'] % 60:02d}s | "
+                  f"{r['val_reward_accuracy']} | {r['accuracy_base']:.0%} → {r['accuracy_tuned']:.0%} | "
+                  f"{r['margin_base']:.1f} → {r['margin_tuned']:.1f} | {r['closer_to_chosen_base']:.0%} → "
+                  f"{r['closer_to_chosen_tuned']:.0%} | {r['everyday_base']:.0%} → {r['everyday_tuned']:.0%} |")
+        return
     print(f"\n| candidate | steps | time | val loss before → after | exact match base → tuned | everyday |")
     print("|---|---|---|---|---|---|")
     for label, r in results.items():

@@ -138,6 +138,8 @@ def cmd_evaluate(args) -> int:
 
     results = evaluate_run(run, rows=args.rows, progress=progress)
     print()
+    if results.get("kind") == "preference":
+        return print_preference(run, results)
     print(f"{'':12}{'exact match':>12}{'token F1':>10}{'val loss':>10}{'perplexity':>12}")
     for who, label in (("base", "base"), ("prompted", "prompting"), ("tuned", "tuned")):
         r = results[who]
@@ -146,6 +148,21 @@ def cmd_evaluate(args) -> int:
     general = results["general"]
     print(f"everyday questions answered acceptably: {general['base']:.0%} base, {general['tuned']:.0%} tuned")
     print(f"on {results['rows']} held-out rows in {results['seconds']} s; table in {run.eval_dir / 'rows.json'}")
+    return 0
+
+
+def print_preference(run, results: dict) -> int:
+    from .dpo import result_rows
+
+    print(f"{'':22}{'preference accuracy':>20}{'mean margin':>13}{'answers closer to chosen':>26}")
+    for row in result_rows(results):
+        print(f"{row['model'][:22]:22}{row['preference accuracy']:>20.1%}{row['mean margin']:>13.3f}"
+              f"{row['answers closer to chosen']:>26.1%}")
+    print(f"reward accuracy (tuned vs start): {results['reward_accuracy']:.1%}, reward margin "
+          f"{results['reward_margin']:.3f}")
+    general = results["general"]
+    print(f"everyday questions answered acceptably: {general['base']:.0%} base, {general['tuned']:.0%} tuned")
+    print(f"on {results['rows']} held-out pairs in {results['seconds']} s; table in {run.eval_dir / 'rows.json'}")
     return 0
 
 
@@ -210,6 +227,10 @@ def cmd_check(args) -> int:
     s = stats.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows)
     print(f"tokens per row: mean {s.get('mean')}, median {s.get('median')}, 90% under {s.get('p90')}, "
           f"longest {s.get('longest')}; train {s['train_rows']} / validation {s['val_rows']} rows")
+    if s.get("kind") == "preference":
+        print(f"pairs: median tokens prompt {s['prompt_median']}, chosen {s['chosen_median']}, rejected "
+              f"{s['rejected_median']}; cut by the max length: chosen {s['chosen_cut']}, rejected "
+              f"{s['rejected_cut']}; the chosen answer is the longer one in {s['chosen_longer']:.0%} of pairs")
     for finding in stats.plain_findings(s):
         print("-", render(finding))
     return 0

@@ -22,6 +22,7 @@ SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".json": "json", ".json
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_FIELD_CHARS = 1_000_000
 SHAPES = ["alpaca", "messages", "sharegpt", "prompt_completion", "question_answer", "columns"]
+PREFERENCE_SHAPES = ["preference", "preference_messages", "preference_hosted"]  # pairs: engine/preference.py
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                   "model": "assistant", "bot": "assistant", "system": "system"}
 UNREADABLE = "_unreadable"  # marks a row that could not be read; it counts as a row set aside
@@ -69,6 +70,7 @@ class LoadedData:
     examples: list[dict]
     problems: list[Problem] = field(default_factory=list)
     notes: list[Message] = field(default_factory=list)
+    kind: str = "sft"  # "preference": examples are pairs (prompt, chosen, rejected), see engine/preference.py
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(p.kind for p in self.problems))
@@ -433,6 +435,11 @@ def load_data(path, shape: str = "auto", prompt_column: str = "", answer_column:
     path = Path(path)
     name = name or path.name
     columns, rows, problems, notes = read_table(path, name)
+    from . import preference
+
+    pairs = preference.detect_shape(columns) if shape == "auto" else shape if shape in PREFERENCE_SHAPES else None
+    if pairs:
+        return preference.load(name, columns, rows, problems, notes, pairs, system_prompt)
     if shape == "auto":
         shape = detect_shape(columns)
         if shape is None:
@@ -487,6 +494,17 @@ def prepare(settings) -> tuple[LoadedData, list[dict], list[dict], LoadedData | 
     return train, train_rows, val_rows, None
 
 
+def preview_rows(data: LoadedData, limit: int = 200) -> list[dict]:
+    """The usable examples as table rows, as the model will read them."""
+    if data.kind == "preference":
+        from .preference import preview_rows
+
+        return preview_rows(data.examples[:limit])
+    return [{"row": e["row"], "prompt": e["prompt"][-1]["content"], "answer": e["completion"][0]["content"],
+             "system": next((m["content"] for m in e["prompt"] if m["role"] == "system"), "")}
+            for e in data.examples[:limit]]
+
+
 def to_hf(examples: list[dict]):
     from datasets import Dataset
 
@@ -513,6 +531,9 @@ DEMO_TEXT = {
                          "(CSV, instruction/input/output, 300 rows + 60 held out)."),
     "order_extraction": N_("Turn an order written in plain words into compact JSON "
                            "(JSONL chat messages, 300 rows + 60 held out)."),
+    "polite_replies": N_("Preference pairs for DPO: a shop assistant's reply that starts 'Happy to help!' and answers "
+                         "in one sentence is preferred to a curt or rambling one (JSONL prompt/chosen/rejected, "
+                         "300 pairs + 60 held out)."),
 }
 
 

@@ -138,10 +138,15 @@ def general_check(model, tokenizer, settings: GenerationSettings, stop=None) -> 
 
 def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threading.Event | None = None,
                  shots: int = 3) -> dict:
-    """Base, prompting baseline and tuned answers on held-out rows, plus the general check; saved to eval/."""
+    """Base, prompting baseline and tuned answers on held-out rows, plus the general check; saved to eval/.
+    A DPO run is scored on held-out pairs instead (dpo.evaluate_run)."""
     from peft import PeftModel
 
     config = run.config()
+    if config.method.method == "dpo":
+        from . import dpo
+
+        return dpo.evaluate_run(run, rows, progress, stop)
     _, train_rows, val_rows, _ = data_mod.prepare(config.data)
     examples = val_rows[: rows or config.generation.eval_rows]
     if not examples:
@@ -191,6 +196,12 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
               "tuned": t, "base_match": exact_match(b, ref), "prompted_match": exact_match(p, ref),
               "tuned_match": exact_match(t, ref)}
              for e, ref, b, p, t in zip(examples, references, base, prompted, tuned)]
+    return save_results(run, results, table, base_general, tuned_general)
+
+
+def save_results(run: Run, results: dict, table: list[dict], base_general: list[dict],
+                 tuned_general: list[dict]) -> dict:
+    """Write eval/ (results, rows side by side, the everyday questions) and return it all, as load_results does."""
     general = [{"prompt": b["prompt"], "base": b["answer"], "base_passed": b["passed"], "tuned": t["answer"],
                 "tuned_passed": t["passed"]} for b, t in zip(base_general, tuned_general)]
     write_atomic(run.eval_dir / "rows.json", json.dumps(table, indent=1))

@@ -188,12 +188,14 @@ def model_card(run: Run) -> str:
     final = status.get("final") or {}
     results = read_json(run.eval_dir / "results.json") or {}
     base = t(models.DEFAULT_LABEL) if config.model.name == models.DEFAULT_NAME else config.model.name
+    dpo = config.method.method == "dpo"
+    how = t("preference tuning (DPO with a LoRA adapter)") if dpo else \
+        t("supervised fine-tuning ({method})", method=config.method.method.upper())
     lines = [
         "---", f"base_model: {'HuggingFaceTB/SmolLM2-135M-Instruct' if config.model.name == 'default' else base}",
-        "library_name: transformers", "tags: [fine-tuned, sft, finetune-studio]", "---", "",
+        "library_name: transformers", f"tags: [fine-tuned, {'dpo' if dpo else 'sft'}, finetune-studio]", "---", "",
         f"# {run.id}", "",
-        t("Fine-tuned from **{base}** with supervised fine-tuning ({method}) in the no-code fine-tuning studio.",
-          base=base, method=config.method.method.upper()), "",
+        t("Fine-tuned from **{base}** with {how} in the no-code fine-tuning studio.", base=base, how=how), "",
         t("## Data"), "",
         t("- Training file: `{file}`", file=Path(config.data.train_file).name),
         t("- Held-out file: `{file}`", file=Path(config.data.eval_file).name) if config.data.eval_file else
@@ -201,7 +203,7 @@ def model_card(run: Run) -> str:
         t("- System prompt: {prompt}", prompt=config.data.system_prompt or t("(none)")), "",
         t("## Settings"), "", t("| setting | value |"), "|---|---|",
     ]
-    for section in ("method", "training"):
+    for section in ("method", "dpo", "training") if dpo else ("method", "training"):
         for key, value in getattr(config, section).__dict__.items():
             lines.append(f"| {section}.{key} | {value} |")
     lines += ["", t("## Metrics"), "", t("| metric | value |"), "|---|---|"]

@@ -105,6 +105,7 @@ def memory_estimate(shape: dict, method: str, batch: int, seq_len: int, lora_r: 
     else:
         weights = params * (2 if speed.weights_dtype(levers, device, method) == torch.bfloat16 else 4)
     trained = trained_parameters(shape, method, lora_r)
+    batch *= SEQUENCES_PER_EXAMPLE.get(method, 1)  # DPO runs the chosen and the rejected answer of each pair
     # AdamW: a gradient and two moments per trained weight, in fp32; an adapter also keeps its fp32 weights.
     states = trained * (12 if method == "full" else 16)
     value_bytes = 2 if levers.precision in ("bf16", "fp16") else 4
@@ -119,6 +120,12 @@ def memory_estimate(shape: dict, method: str, batch: int, seq_len: int, lora_r: 
     parts = {k: v / gb for k, v in parts.items()}
     parts["total"] = sum(parts.values())
     return parts
+
+
+SEQUENCES_PER_EXAMPLE = {"dpo": 2}
+# Matmul work per token of a training step, in multiples of the parameter count: forward 2, backward of the
+# activations 2 (LoRA, frozen weights) or 4 (full). DPO adds a forward of the reference (the adapter off): 2.
+STEP_FLOPS = {"full": 6, "lora": 4, "qlora": 4, "dpo": 6}
 
 
 def training_memory(config: RunConfig, longest_tokens: int | None = None, method: str | None = None) -> dict:
@@ -147,7 +154,7 @@ def method_estimates(config: RunConfig, longest_tokens: int | None = None) -> li
     device = models.device_info()
     shape = model_shape(config.model.name)
     rows = []
-    for method in ("lora", "full", "qlora"):
+    for method in ("lora", "full", "qlora", "dpo"):
         total = training_memory(config, longest_tokens, method)["total"]
         verdict, sentence = models.memory_verdict(total, device)
         if method == "qlora" and device.kind != "cuda":
@@ -177,16 +184,25 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
     levers = speed.choose(device, t.precision, t.max_length)
     steps = steps_for(config, train_rows)
     mean_tokens = min(stats.get("mean") or t.max_length, t.max_length)
-    flops_per_token = (6 if m.method == "full" else 4) * shape["parameters"]
+    flops_per_token = STEP_FLOPS[m.method] * shape["parameters"]
+    sequences = SEQUENCES_PER_EXAMPLE.get(m.method, 1)
     rate = matmul_rate(levers.precision) * MEASURED_SHARE[levers.precision]
-    seconds = steps * t.batch_size * t.grad_accum * mean_tokens * flops_per_token / rate
+    seconds = steps * t.batch_size * t.grad_accum * sequences * mean_tokens * flops_per_token / rate
     if t.gradient_checkpointing:
         seconds *= 1.3
     # Validation: a forward pass (a third of a training step's work) over the held-out rows, at the start and
     # every eval_every steps.
     passes = 1 + steps // t.eval_every if stats.get("val_rows") else 0
-    seconds += passes * stats.get("val_rows", 0) * mean_tokens * 2 * shape["parameters"] / rate
+    forwards = 2 if m.method == "dpo" else 1  # DPO scores each pair with the model and the reference
+    seconds += passes * stats.get("val_rows", 0) * sequences * forwards * mean_tokens * 2 * shape["parameters"] / rate
     trained = trained_parameters(shape, m.method, m.lora_r)
+    from .preference import method_mismatch
+
+    mismatch = method_mismatch(m.method, "preference" if stats.get("kind") == "preference" else "sft")
+    if mismatch:
+        from .data import DataError
+
+        raise DataError(mismatch)
     memory = training_memory(config, stats.get("longest"))
     verdict, sentence = models.memory_verdict(memory["total"], device)
     disk_needed = disk_needed_bytes(config) / 2**30

@@ -48,6 +48,9 @@ def plain_settings(run: Run) -> str:
     model = t(models.DEFAULT_LABEL) if config.model.name == models.DEFAULT_NAME else config.model.name
     how = (t("a LoRA adapter of rank {rank} (a small add-on; the original weights stay unchanged)", rank=m.lora_r)
            if m.method != "full" else t("every weight of the model"))
+    if m.method == "dpo":
+        how += t(" by preference tuning (DPO, beta {beta:g}, {loss} loss): it learned to make the chosen answers "
+                 "more likely than the rejected ones", beta=config.dpo.beta, loss=config.dpo.loss_type)
     length = (t("{steps} steps", steps=tr.max_steps) if tr.max_steps else
               t("{epochs:g} passes over the data", epochs=tr.epochs))
     status = run.status()
@@ -82,6 +85,66 @@ def build(run: Run, examples: int = 6) -> str:
     loaded, train_rows, val_rows, _ = data.prepare(config.data)
     tokenizer = models.load_tokenizer(run.final_dir() or models.resolve(config.model.name))
     s = stats.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows)
+    preference = results.get("kind") == "preference"
+    headline, metrics, example_rows, columns, what = (_preference_parts if preference else _sft_parts)(results,
+                                                                                                        examples)
+    general = results.get("general", {})
+    general_text = t("Everyday questions (general knowledge and manners, {prompts} prompts) answered acceptably: "
+                     "{before} before, {after} after. A large drop would mean the model forgot what it knew.",
+                     prompts=len(results.get("general_table", [])), before=_pct(general.get("base")),
+                     after=_pct(general.get("tuned")))
+    num = i18n.number
+    data_rows = [[t("rows in the file"), num(s["rows"], 0)], [t("usable examples"), num(s["usable"], 0)],
+                 [t("set aside (problems)"), num(s["set_aside"], 0)], [t("duplicates"), num(s["duplicate_rows"], 0)],
+                 [t("trained on / held out"), f"{num(len(train_rows), 0)} / {num(len(val_rows), 0)}"],
+                 [t("median tokens per example"), num(s.get("median"))],
+                 [t("cut by the max length"), num(s["rows_over_max"], 0)]]
+    lengths = charts.length_histogram(s)
+    extra_chart = ""
+    if preference:
+        data_rows.append([t("chosen answer is the longer one"), _pct(s["chosen_longer"])])
+        lengths = charts.preference_lengths(s)
+        extra_chart = _figure(charts.preference_chart(run.metrics(), "margins"))
+    from plotly.offline import get_plotlyjs
+
+    words = {  # every sentence of the page, in the reader's language, before the layout below
+        "title": t("What we taught the model"),
+        "made": t("Run {run} · report made {date}", run=html.escape(run.id), date=i18n.date(datetime.now())),
+        "data": t("The task and the data"),
+        "learned": t("The model learned from <b>{file}</b>: {what} Examples held out for measuring were never used "
+                     "in training.", file=html.escape(Path(config.data.train_file).name), what=what),
+        "how": t("How it was trained"),
+        "curve": t("Loss during training (lower is better)"),
+        "losses": t("Training loss measures mistakes on the training examples; validation loss on held-out ones. "
+                    "Both falling together means the model learned the task rather than memorising the examples."),
+        "before_after": t("Before and after"),
+        "examples": t("Examples"),
+        "repeat": t("Repeat it"),
+        "repeat_how": t("The exact settings are in <code>config.yaml</code> of the run; on any machine: {command}, or "
+                        "on several GPUs {multi_gpu}.", command="<code>python -m engine train config.yaml</code>",
+                        multi_gpu="<code>accelerate launch -m engine train config.yaml</code>"),
+        "page_title": t("Fine-tuning report: {run}", run=html.escape(run.id)),
+    }
+    body = f"""
+<h1>{words["title"]}</h1>
+<p class="muted">{words["made"]}</p>
+<p class="big">{headline}</p>
+<h2>{words["data"]}</h2>
+<p>{words["learned"]}</p>
+<div class="grid"><div>{_table(["", ""], data_rows)}</div><div>{_figure(lengths)}</div></div>
+<h2>{words["how"]}</h2><p>{plain_settings(run)}</p>
+{_figure(charts.loss_chart(run.metrics(), words["curve"]))}{extra_chart}
+<p class="muted">{words["losses"]}</p>
+<h2>{words["before_after"]}</h2>{metrics}<p>{general_text}</p>
+<h2>{words["examples"]}</h2>{_table(columns, example_rows)}
+<h2>{words["repeat"]}</h2><p>{words["repeat_how"]}</p>
+{take_home(run)}
+"""
+    return (f"<!DOCTYPE html><html lang='{i18n.language()}'><head><meta charset='utf-8'><title>{words['page_title']}"
+            f"</title><style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>{body}</body></html>")
+
+
+def _sft_parts(results: dict, examples: int):
     base, prompted, tuned = results["base"], results.get("prompted", {}), results["tuned"]
     n = results["rows"]
     headline = t("On {rows} examples the model never saw in training, it now gives exactly the expected answer "
@@ -97,60 +160,33 @@ def build(run: Run, examples: int = 6) -> str:
         [t("validation loss (lower is better)"), _num(base["loss"]), "–", _num(tuned["loss"])],
         [t("perplexity (lower is better)"), _num(base["perplexity"], 2), "–", _num(tuned["perplexity"], 2)],
     ])
-    general = results.get("general", {})
-    general_text = t("Everyday questions (general knowledge and manners, {prompts} prompts) answered acceptably: "
-                     "{before} before, {after} after. A large drop would mean the model forgot what it knew.",
-                     prompts=len(results.get("general_table", [])), before=_pct(general.get("base")),
-                     after=_pct(general.get("tuned")))
     picked = sorted(results["table"], key=lambda r: (-(r["tuned_match"] - r["base_match"]), r["row"]))[:examples]
     example_rows = [[f"<pre>{html.escape(r['prompt'])}</pre>", f"<pre>{html.escape(r['base'])}</pre>",
                      f"<pre>{html.escape(r['tuned'])}</pre>", f"<pre>{html.escape(r['expected'])}</pre>"]
                     for r in picked]
-    num = i18n.number
-    data_rows = [[t("rows in the file"), num(s["rows"], 0)], [t("usable examples"), num(s["usable"], 0)],
-                 [t("set aside (problems)"), num(s["set_aside"], 0)], [t("duplicates"), num(s["duplicate_rows"], 0)],
-                 [t("trained on / held out"), f"{num(len(train_rows), 0)} / {num(len(val_rows), 0)}"],
-                 [t("median tokens per example"), num(s.get("median"))],
-                 [t("cut by the max length"), num(s["rows_over_max"], 0)]]
-    from plotly.offline import get_plotlyjs
+    return (headline, metrics, example_rows, [t("prompt"), t("before"), t("after"), t("expected")],
+            t("each example is a prompt and the answer we want."))
 
-    words = {  # every sentence of the page, in the reader's language, before the layout below
-        "title": t("What we taught the model"),
-        "made": t("Run {run} · report made {date}", run=html.escape(run.id), date=i18n.date(datetime.now())),
-        "data": t("The task and the data"),
-        "learned": t("The model learned from <b>{file}</b>: each example is a prompt and the answer we want. Examples "
-                     "held out for measuring were never used in training.",
-                     file=html.escape(Path(config.data.train_file).name)),
-        "how": t("How it was trained"),
-        "curve": t("Loss during training (lower is better)"),
-        "losses": t("Training loss measures mistakes on the training examples; validation loss on held-out ones. "
-                    "Both falling together means the model learned the task rather than memorising the examples."),
-        "before_after": t("Before and after"),
-        "examples": t("Examples"),
-        "columns": [t("prompt"), t("before"), t("after"), t("expected")],
-        "repeat": t("Repeat it"),
-        "repeat_how": t("The exact settings are in <code>config.yaml</code> of the run; on any machine: {command}, or "
-                        "on several GPUs {multi_gpu}.", command="<code>python -m engine train config.yaml</code>",
-                        multi_gpu="<code>accelerate launch -m engine train config.yaml</code>"),
-        "page_title": t("Fine-tuning report: {run}", run=html.escape(run.id)),
-    }
-    body = f"""
-<h1>{words["title"]}</h1>
-<p class="muted">{words["made"]}</p>
-<p class="big">{headline}</p>
-<h2>{words["data"]}</h2>
-<p>{words["learned"]}</p>
-<div class="grid"><div>{_table(["", ""], data_rows)}</div><div>{_figure(charts.length_histogram(s))}</div></div>
-<h2>{words["how"]}</h2><p>{plain_settings(run)}</p>
-{_figure(charts.loss_chart(run.metrics(), words["curve"]))}
-<p class="muted">{words["losses"]}</p>
-<h2>{words["before_after"]}</h2>{metrics}<p>{general_text}</p>
-<h2>{words["examples"]}</h2>{_table(words["columns"], example_rows)}
-<h2>{words["repeat"]}</h2><p>{words["repeat_how"]}</p>
-{take_home(run)}
-"""
-    return (f"<!DOCTYPE html><html lang='{i18n.language()}'><head><meta charset='utf-8'><title>{words['page_title']}"
-            f"</title><style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>{body}</body></html>")
+
+def _preference_parts(results: dict, examples: int):
+    """Headline, before/after table and example rows of a DPO run (held-out pairs)."""
+    base, tuned, n = results["base"], results["tuned"], results["rows"]
+    headline = t("On {rows} pairs of answers the model never saw in training, it now prefers the better answer "
+                 "{after} of the time, against {before} before; its own answers are closer to the preferred style "
+                 "{closer_after} of the time ({closer_before} before).", rows=n,
+                 after=f"<span class='ok'>{_pct(tuned['accuracy'])}</span>",
+                 before=f"<span class='bad'>{_pct(base['accuracy'])}</span>",
+                 closer_after=_pct(tuned["closer_to_chosen"]), closer_before=_pct(base["closer_to_chosen"]))
+    metrics = _table(["", t("before"), t("after (DPO)")], [
+        [t("preference accuracy (chosen answer more likely)"), _pct(base["accuracy"]), _pct(tuned["accuracy"])],
+        [t("mean margin, log-probability chosen − rejected"), _num(base["margin"], 2), _num(tuned["margin"], 2)],
+        [t("own answers closer to the chosen ones"), _pct(base["closer_to_chosen"]), _pct(tuned["closer_to_chosen"])],
+    ])
+    picked = sorted(results["table"], key=lambda r: (-(r["tuned_closer"] - r["base_closer"]), r["row"]))[:examples]
+    example_rows = [[f"<pre>{html.escape(r[k])}</pre>" for k in ("prompt", "base", "tuned", "chosen")]
+                    for r in picked]
+    return (headline, metrics, example_rows, [t("prompt"), t("before"), t("after"), t("preferred answer (chosen)")],
+            t("each example is a prompt with a better (chosen) and a worse (rejected) answer."))
 
 
 def save(run: Run) -> Path:

@@ -203,7 +203,7 @@ def compare(selected: list["Run"]) -> tuple[list[dict], list[dict]]:
 
     configs = {r.id: r.config().to_dict() for r in selected}
     settings = []
-    for section in ("data", "model", "method", "training", "generation"):
+    for section in ("data", "model", "method", "dpo", "training", "generation"):
         for key in next(iter(configs.values()))[section]:
             values = {rid: c[section][key] for rid, c in configs.items()}
             settings.append({"setting": f"{section}.{key}", **{k: str(v) for k, v in values.items()},
@@ -216,7 +216,11 @@ def compare(selected: list["Run"]) -> tuple[list[dict], list[dict]]:
                         "validation loss": final.get("eval_loss"), "training loss": final.get("train_loss"),
                         "minutes": round(final.get("runtime_s", 0) / 60, 1) if final else None,
                         "exact match (tuned)": (results.get("tuned") or {}).get("exact_match"),
-                        "exact match (base)": (results.get("base") or {}).get("exact_match")})
+                        "exact match (base)": (results.get("base") or {}).get("exact_match"),
+                        "preference accuracy (tuned)": (results.get("tuned") or {}).get("accuracy"),
+                        "preference accuracy (base)": (results.get("base") or {}).get("accuracy"),
+                        "margin (tuned)": (results.get("tuned") or {}).get("margin"),
+                        "validation reward accuracy": final.get("eval_accuracy")})
     return settings, metrics
 
 

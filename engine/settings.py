@@ -36,10 +36,11 @@ class DataSettings:
     eval_file: str = setting("", "Optional file of held-out examples used only to measure the model. "
                              "Leave empty to hold out part of the training file instead.")
     shape: str = setting("auto", "How rows are laid out. 'auto' detects instruction/input/output, messages, "
-                         "conversations, prompt/completion and question/answer columns; 'columns' uses the two "
-                         "columns you name below.",
+                         "conversations, prompt/completion and question/answer columns, and preference pairs "
+                         "(prompt/chosen/rejected, chosen/rejected conversations, input/preferred_output/"
+                         "non_preferred_output); 'columns' uses the two columns you name below.",
                          choices=["auto", "alpaca", "messages", "sharegpt", "prompt_completion", "question_answer",
-                                  "columns"])
+                                  "columns", "preference", "preference_messages", "preference_hosted"])
     prompt_column: str = setting("", "With shape 'columns': the column holding what the user says.", advanced=True)
     answer_column: str = setting("", "With shape 'columns': the column holding the answer the model should learn.",
                                  advanced=True)
@@ -66,8 +67,9 @@ class MethodSettings:
 
     method: str = setting("lora", "'lora' trains small adapter matrices (fast, little memory, a few MB to save); "
                           "'full' trains every weight (more memory, a full copy to save); 'qlora' is LoRA on a "
-                          "4-bit base model (needs an NVIDIA GPU and bitsandbytes).",
-                          choices=["lora", "full", "qlora"])
+                          "4-bit base model (needs an NVIDIA GPU and bitsandbytes); 'dpo' teaches which of two answers "
+                          "is better, from preference pairs (prompt, chosen, rejected), with a LoRA adapter.",
+                          choices=["lora", "full", "qlora", "dpo"])
     lora_r: int = setting(16, "LoRA rank: size of the adapter. Larger learns more but is slower.", min=1, max=256,
                           label="LoRA rank")
     lora_alpha: int = setting(32, "LoRA scaling. A common choice is twice the rank.", min=1, max=512,
@@ -79,6 +81,24 @@ class MethodSettings:
                                   "list such as 'q_proj,v_proj'.", advanced=True)
     answers_only: bool = setting(True, "Learn only from the answers, not from the prompts (recommended).",
                                  advanced=True)
+
+
+@dataclass
+class DPOSettings:
+    """Preference tuning (method 'dpo'): how far the model may move from where it started."""
+
+    beta: float = setting(0.1, "How strongly the model is held near where it started: higher stays closer and "
+                          "learns the preference more gently; lower moves further (and forgets more). 0.1 is usual.",
+                          min=0.001, max=10.0, label="Beta")
+    loss_type: str = setting("sigmoid", "'sigmoid' is the DPO loss. 'ipo' stops pushing once a pair is clearly "
+                             "preferred (less over-fitting on small data); 'hinge' is the SLiC loss; 'robust' allows "
+                             "for some pairs labelled the wrong way round (see below).",
+                             choices=["sigmoid", "ipo", "hinge", "robust"], advanced=True, label="Loss")
+    label_noise: float = setting(0.1, "With loss 'robust': the share of pairs you think have chosen and rejected "
+                                 "swapped by mistake.", min=0.0, max=0.49, advanced=True)
+    start_from: str = setting("", "Run id of a finished LoRA run to start from (the usual two steps: first teach "
+                              "the answers with LoRA, then the preference with DPO). Its adapter goes on training "
+                              "and its model is the reference. Empty: start from the base model.", advanced=True)
 
 
 @dataclass
@@ -141,9 +161,11 @@ SECTIONS = {
     "data": DataSettings,
     "model": ModelSettings,
     "method": MethodSettings,
+    "dpo": DPOSettings,
     "training": TrainingSettings,
     "generation": GenerationSettings,
 }
+ADAPTER_METHODS = ("lora", "qlora", "dpo")  # methods that train a LoRA adapter on a frozen base
 
 # What each preset is for, as the Settings page offers them: (short name, description).
 PRESET_TEXT = {
@@ -167,6 +189,27 @@ PRESETS = {
                               "grad_accum": 2, "warmup_ratio": 0.05, "lr_scheduler": "cosine", "eval_every": 20},
                  "method": {"lora_r": 32, "lora_alpha": 64, "lora_dropout": 0.0}},
 }
+# DPO's own presets, measured on the polite_replies demo pairs (docs/presets.md): its learning rate is DPO's, not
+# SFT's (a switch of method re-applies the preset, so the SFT rate is never kept by mistake).
+DPO_PRESETS = {
+    "quick": {"training": {"max_steps": 30, "learning_rate": 5e-4, "batch_size": 8, "grad_accum": 1,
+                           "warmup_ratio": 0.1, "lr_scheduler": "cosine", "eval_every": 15},
+              "method": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}, "dpo": {"beta": 0.1}},
+    "balanced": {"training": {"max_steps": 0, "epochs": 1.0, "learning_rate": 2e-4, "batch_size": 8,
+                              "grad_accum": 1, "warmup_ratio": 0.1, "lr_scheduler": "cosine", "eval_every": 20},
+                 "method": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}, "dpo": {"beta": 0.1}},
+    "thorough": {"training": {"max_steps": 0, "epochs": 2.0, "learning_rate": 1e-4, "batch_size": 8,
+                              "grad_accum": 2, "warmup_ratio": 0.1, "lr_scheduler": "cosine", "eval_every": 20},
+                 "method": {"lora_r": 32, "lora_alpha": 64, "lora_dropout": 0.0}, "dpo": {"beta": 0.1}},
+}
+
+
+PRESET_NOTES = {"dpo": N_("DPO presets: quick is 30 steps of 8 pairs at learning rate 5e-4 and beta 0.1, measured "
+                           "on the demo pairs (docs/presets.md); DPO needs a lower rate than supervised tuning.")}
+
+
+def presets_for(method: str) -> dict:
+    return DPO_PRESETS if method == "dpo" else PRESETS
 
 
 @dataclass
@@ -175,6 +218,7 @@ class RunConfig:
     data: DataSettings = field(default_factory=DataSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
     method: MethodSettings = field(default_factory=MethodSettings)
+    dpo: DPOSettings = field(default_factory=DPOSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
 
@@ -201,6 +245,8 @@ class RunConfig:
             if not isinstance(data.get(section) or {}, dict):
                 raise SettingsError(msg("{section} must be a mapping of settings, not {kind}.", section=section,
                                         kind=type(data[section]).__name__))
+        if "method" in (data.get("method") or {}):  # the method picks the preset table
+            set_value(config, "method.method", data["method"]["method"])
         preset = (data.get("training") or {}).get("preset", config.training.preset)
         set_value(config, "training.preset", preset)
         config.apply_preset()
@@ -225,11 +271,12 @@ class RunConfig:
         preset = preset or self.training.preset
         if preset == "custom":
             return self
-        if preset not in PRESETS:
+        table = presets_for(self.method.method)
+        if preset not in table:
             raise SettingsError(msg("training.preset: {value} is not one of {allowed}.", value=repr(preset),
-                                    allowed=str(list(PRESETS) + ["custom"])))
+                                    allowed=str(list(table) + ["custom"])))
         self.training.preset = preset
-        for section, values in PRESETS[preset].items():
+        for section, values in table[preset].items():
             for key, value in values.items():
                 setattr(getattr(self, section), key, value)
         return self

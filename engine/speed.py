@@ -96,7 +96,9 @@ def weights_dtype(levers: Levers, device, method: str):
     every weight again at every step (a third of a CPU step when measured)."""
     import torch
 
-    if levers.precision == "bf16" and (device.kind == "cuda" or method in ("lora", "qlora")):
+    from .settings import ADAPTER_METHODS
+
+    if levers.precision == "bf16" and (device.kind == "cuda" or method in ADAPTER_METHODS):
         return torch.bfloat16
     return torch.float32
 

@@ -31,6 +31,8 @@ def tokenize_example(tokenizer, example: dict) -> tuple[list[int], int]:
 
 def render_example(tokenizer, example: dict, max_length: int | None = None) -> dict:
     """The example exactly as the model sees it: the prompt part, the learned part, and what is cut."""
+    if "chosen" in example:  # a preference pair: the chosen side, as DPO raises it
+        example = {"prompt": example["prompt"], "completion": example["chosen"]}
     ids, n_prompt = tokenize_example(tokenizer, example)
     kept = ids[:max_length] if max_length else ids
     return {"prompt_text": tokenizer.decode(kept[:n_prompt]), "answer_text": tokenizer.decode(kept[n_prompt:]),
@@ -53,6 +55,10 @@ def _prompt_key(example: dict) -> str:
 
 def compute_stats(data: LoadedData, tokenizer, max_length: int, train: list[dict] | None = None,
                   val: list[dict] | None = None) -> dict:
+    if data.kind == "preference":
+        from . import preference
+
+        return preference.compute_stats(data, tokenizer, max_length, train, val)
     examples = data.examples
     seen, duplicates = set(), 0
     for e in examples:
@@ -90,6 +96,10 @@ def compute_stats(data: LoadedData, tokenizer, max_length: int, train: list[dict
 
 def plain_findings(stats: dict) -> list[Message]:
     """Messages for the things worth a person's attention."""
+    if stats.get("kind") == "preference":
+        from . import preference
+
+        return preference.plain_findings(stats)
     notes = []
     if stats["set_aside"]:
         notes.append(msg("{rows} rows have problems and are set aside (see the list of problems).",

@@ -110,6 +110,8 @@ class StudioCallback(TrainerCallback):
                   "elapsed_s": round(elapsed, 2), "remaining_s": self.remaining(args, state, elapsed, done)}
         if "eval_loss" in logs:
             record["eval_loss"] = logs["eval_loss"]
+        # Preference metrics (DPO): rewards of chosen and rejected answers, their margin, and accuracy.
+        record.update({k: v for k, v in logs.items() if k.startswith(PREFERENCE_METRICS) and v is not None})
         if "loss" in logs:
             record.update(loss=logs["loss"], learning_rate=logs.get("learning_rate"),
                           grad_norm=logs.get("grad_norm"))
@@ -143,6 +145,9 @@ class StudioCallback(TrainerCallback):
                 runs.mark_checkpoint(path)
 
 
+PREFERENCE_METRICS = ("rewards/", "eval_rewards/")
+
+
 def agree(*flags: bool) -> list[bool]:
     """Under several processes (accelerate launch), every process takes the same decision at the same step,
     or the ones that go on would wait for the others forever: each flag is true if it is in any process."""
@@ -165,59 +170,109 @@ def weights_finite(model) -> bool:
 
 def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), on_record=None,
                   resuming: bool = False):
-    """Everything SFTTrainer needs for this run; returns (trainer, studio_callback)."""
-    import torch
-    from peft import LoraConfig
-    from trl import SFTConfig, SFTTrainer
-
+    """The trainer for this run's method (SFTTrainer here, DPOTrainer in dpo.py); returns (trainer, callback)."""
     config = run.config().validate()
-    t, m = config.training, config.method
-    _, train_rows, val_rows, _ = data_mod.prepare(config.data)
-    device = models.device_info()
-    levers = speed.choose(device, t.precision, t.max_length)
+    if config.method.method in BUILDERS:
+        import importlib
+
+        build = getattr(importlib.import_module(BUILDERS[config.method.method], __package__), "build_trainer")
+        return build(run, config, stop, callbacks, on_record, resuming)
+    return build_sft_trainer(run, config, stop, callbacks, on_record, resuming)
+
+
+BUILDERS = {"dpo": ".dpo"}  # method -> module with build_trainer(run, config, ...); the others are SFT
+
+
+def prepare_data(config, kind: str = "sft"):
+    """(train rows, validation rows) of a config, refusing data that does not suit the method."""
+    from .preference import method_mismatch
+
+    train, train_rows, val_rows, _ = data_mod.prepare(config.data)
+    problem = method_mismatch(config.method.method, train.kind)
+    if problem:
+        raise data_mod.DataError(problem)
+    return train_rows, val_rows
+
+
+def load_model(config, device, levers, **load_kwargs):
+    """The model and tokenizer with the speed levers applied (compact head, attention, weights' dtype)."""
+    speed.set_compact_head(levers.compact_head)
+    if levers.attention:
+        load_kwargs["attn_implementation"] = levers.attention
+    model, tokenizer, _ = models.load(config.model.name, config.model.allow_pickle,
+                                      dtype=speed.weights_dtype(levers, device, config.method.method), **load_kwargs)
+    return model, tokenizer
+
+
+def choose_levers(config, device):
+    levers = speed.choose(device, config.training.precision, config.training.max_length)
     if levers.precision == "fp16" and device.kind != "cuda":
         raise RuntimeError(msg("fp16 needs a GPU; this machine has none. Set precision to 'auto' or 'fp32'."))
-    speed.set_compact_head(levers.compact_head)
-    load_kwargs = {"attn_implementation": levers.attention} if levers.attention else {}
-    if m.method == "qlora":
-        load_kwargs["quantization_config"] = qlora_config(device)
-    model, tokenizer, _ = models.load(config.model.name, config.model.allow_pickle,
-                                      dtype=speed.weights_dtype(levers, device, m.method), **load_kwargs)
-    peft_config = None
-    if m.method in ("lora", "qlora"):
-        targets = m.target_modules.strip()
-        peft_config = LoraConfig(r=m.lora_r, lora_alpha=m.lora_alpha, lora_dropout=m.lora_dropout,
-                                 target_modules=targets if targets == "all-linear"
-                                 else [x.strip() for x in targets.split(",") if x.strip()],
-                                 task_type="CAUSAL_LM")
-    has_val = bool(val_rows)
-    args = SFTConfig(
+    return levers
+
+
+def lora_config(m):
+    from peft import LoraConfig
+
+    targets = m.target_modules.strip()
+    return LoraConfig(r=m.lora_r, lora_alpha=m.lora_alpha, lora_dropout=m.lora_dropout,
+                      target_modules=targets if targets == "all-linear"
+                      else [x.strip() for x in targets.split(",") if x.strip()], task_type="CAUSAL_LM")
+
+
+def common_args(run: Run, config, device, levers, has_val: bool, resuming: bool,
+                fresh_adapter: bool = False) -> dict:
+    """The Trainer arguments every method shares: schedule, logging, evaluation, checkpoints, precision.
+    With a fresh adapter the untrained model is validated after step 1 instead (see evaluate_untrained)."""
+    t = config.training
+    return dict(
         output_dir=str(run.checkpoints_dir), seed=t.seed, data_seed=t.seed,
         max_steps=t.max_steps or -1, num_train_epochs=t.epochs, learning_rate=t.learning_rate,
         per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=eval_batch_size(t.batch_size),
         gradient_accumulation_steps=t.grad_accum, warmup_steps=t.warmup_ratio, lr_scheduler_type=t.lr_scheduler,
-        weight_decay=t.weight_decay, max_length=t.max_length, packing=t.packing,
-        packing_strategy="bfd" if t.packing and device.kind == "cuda" else "wrapped",
-        padding_free=levers.padding_free, use_liger_kernel=levers.liger,
-        completion_only_loss=m.answers_only, logging_steps=t.log_every, logging_first_step=True,
+        weight_decay=t.weight_decay, max_length=t.max_length, logging_steps=t.log_every, logging_first_step=True,
         logging_nan_inf_filter=False,  # the studio must see NaN to call the run diverged
         eval_strategy="steps" if has_val else "no", eval_steps=t.eval_every,
-        eval_on_start=has_val and not resuming and not peft_config,  # the untrained model's validation loss
+        eval_on_start=has_val and not resuming and not fresh_adapter,  # the untrained model's validation loss
         save_strategy="steps", save_steps=t.save_every, save_total_limit=t.keep_checkpoints,
         bf16=levers.precision == "bf16", fp16=levers.precision == "fp16",
         activation_checkpointing=t.gradient_checkpointing,
         report_to="none", disable_tqdm=True, dataloader_num_workers=0, use_cpu=device.kind == "cpu",
+    )
+
+
+def finish_build(trainer, studio, levers, late_start_eval: bool = False):
+    trainer.remove_callback(PrinterCallback)  # the studio callback reports progress instead
+    speed.keep_adapter_inputs_bf16(trainer.model, levers)
+    studio.trainer = trainer
+    studio.late_start_eval = late_start_eval  # see StudioCallback.evaluate_untrained
+    return trainer, studio
+
+
+def build_sft_trainer(run: Run, config, stop=None, callbacks=(), on_record=None, resuming: bool = False):
+    """Everything SFTTrainer needs for this run; returns (trainer, studio_callback)."""
+    from trl import SFTConfig
+
+    t, m = config.training, config.method
+    train_rows, val_rows = prepare_data(config)
+    device = models.device_info()
+    levers = choose_levers(config, device)
+    model, tokenizer = load_model(config, device, levers, **(
+        {"quantization_config": qlora_config(device)} if m.method == "qlora" else {}))
+    peft_config = lora_config(m) if m.method in ("lora", "qlora") else None
+    has_val = bool(val_rows)
+    args = SFTConfig(
+        **common_args(run, config, device, levers, has_val, resuming, fresh_adapter=peft_config is not None),
+        packing=t.packing, packing_strategy="bfd" if t.packing and device.kind == "cuda" else "wrapped",
+        padding_free=levers.padding_free, use_liger_kernel=levers.liger,
+        completion_only_loss=m.answers_only,
     )
     studio = StudioCallback(run, stop or threading.Event(), on_record)
     trainer = StudioTrainer(model=model, args=args, train_dataset=data_mod.to_hf(train_rows),
                             eval_dataset=data_mod.to_hf(val_rows) if has_val else None,
                             processing_class=tokenizer, peft_config=peft_config,
                             callbacks=[*callbacks, studio])  # injected faults act within the step, before the studio looks
-    trainer.remove_callback(PrinterCallback)  # the studio callback reports progress instead
-    speed.keep_adapter_inputs_bf16(trainer.model, levers)
-    studio.trainer = trainer
-    studio.late_start_eval = has_val and not resuming and peft_config is not None  # see evaluate_untrained
-    return trainer, studio
+    return finish_build(trainer, studio, levers, late_start_eval=has_val and not resuming and peft_config is not None)
 
 
 def eval_batch_size(train_batch: int) -> int:
@@ -237,13 +292,13 @@ def qlora_config(device: models.DeviceInfo):
                               bnb_4bit_compute_dtype=torch.bfloat16 if device.bf16 else torch.float16)
 
 
-@functools.lru_cache(maxsize=1)
-def _make_trainer_class():
+@functools.lru_cache(maxsize=4)
+def _make_trainer_class(base: str = "SFTTrainer"):
     import torch
-    from trl import SFTTrainer
+    import trl
 
-    class _StudioTrainer(SFTTrainer):
-        """SFTTrainer that notes a non-finite loss at the step it happens (the logged loss is an average)."""
+    class _StudioTrainer(getattr(trl, base)):
+        """TRL's trainer that notes a non-finite loss at the step it happens (the logged loss is an average)."""
 
         studio_nonfinite = ""
 
@@ -256,8 +311,8 @@ def _make_trainer_class():
     return _StudioTrainer
 
 
-def StudioTrainer(**kwargs):
-    return _make_trainer_class()(**kwargs)
+def StudioTrainer(base: str = "SFTTrainer", **kwargs):
+    return _make_trainer_class(base)(**kwargs)
 
 
 def train_run(run: Run, stop: threading.Event | None = None, resume: bool = False, callbacks=(),
@@ -307,7 +362,12 @@ def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) 
             # After a resume the log starts at the checkpoint; the run's metrics hold the whole chart.
             evals = [r for r in run.metrics() if "eval_loss" in r] if main else _evals(trainer)
             final.update(eval_loss=round(evals[-1]["eval_loss"], 4), first_eval_loss=round(evals[0]["eval_loss"], 4))
+            for key, name in (("eval_rewards/accuracies", "eval_accuracy"), ("eval_rewards/margins", "eval_margin")):
+                if key in evals[-1]:
+                    final[name] = round(evals[-1][key], 4)
         out = run.adapter_dir if run.config().method.method != "full" else run.model_dir
+        if "ref" in (getattr(trainer.model, "peft_config", None) or {}):
+            trainer.model.delete_adapter("ref")  # DPO's frozen copy of a starting adapter: not part of the result
         trainer.save_model(str(out))  # by the main process only
         if main:
             trainer.processing_class.save_pretrained(str(out))

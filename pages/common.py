@@ -165,6 +165,10 @@ def settings_rows(section: str, skip=()) -> list[dict]:
     return [r for r in describe() if r["section"] == section and r["name"] not in skip]
 
 
+def settings_help(key: str) -> str:
+    return t(next(r["help"] for r in describe() if r["key"] == key))
+
+
 # ---------------------------------------------------------------- a run on screen
 
 def show_status(run: runs.Run, status: dict) -> None:
@@ -193,6 +197,11 @@ def show_charts(metrics: list[dict], key: str) -> None:
     if any(r.get("grad_norm") is not None for r in metrics):
         right.plotly_chart(charts.series_chart(metrics, "grad_norm", t("Gradient norm"), t("norm")),
                            key=f"{key}-gn", width="stretch")
+    if charts.has_preference(metrics):  # DPO: is the preference moving, on training and validation pairs?
+        left, right = st.columns(2)
+        left.plotly_chart(charts.preference_chart(metrics, "margins"), key=f"{key}-margin", width="stretch")
+        right.plotly_chart(charts.preference_chart(metrics, "accuracies"), key=f"{key}-acc", width="stretch")
+        left.plotly_chart(charts.preference_chart(metrics, "rewards"), key=f"{key}-rewards", width="stretch")
 
 
 def final_metrics(status: dict) -> None:
@@ -208,6 +217,12 @@ def final_metrics(status: dict) -> None:
                        delta_color="inverse")
     cols[2].metric(t("Training loss (mean)"), num(final.get("train_loss", 0), 3))
     cols[3].metric(t("Training time"), t("{minutes:.1f} min", minutes=final.get("runtime_s", 0) / 60))
+    if "eval_accuracy" in final:
+        cols = st.columns(4)
+        cols[0].metric(t("Validation preference accuracy"), i18n.percent(final["eval_accuracy"]),
+                       help=t("Share of held-out pairs where the tuned model moved the chosen answer above the "
+                              "rejected one, compared with where it started."))
+        cols[1].metric(t("Validation reward margin"), num(final.get("eval_margin", 0), 2))
 
 
 def live_run(run_id: str, key: str = "live") -> None:

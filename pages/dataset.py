@@ -3,7 +3,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from engine import charts, data, i18n, stats
+from engine import charts, data, i18n, preference, stats
 from engine.i18n import render, t
 from pages.common import config, data_stats, explain, loaded_data, save_upload, tokenizer
 
@@ -71,9 +71,12 @@ except Exception as err:
 
 (st.success if not train.problems else st.warning)(
     t("{summary} Layout: **{layout}**.", summary=render(train.summary()),
-      layout=t(data.SHAPE_NAMES.get(train.shape, train.shape))))
+      layout=t({**data.SHAPE_NAMES, **preference.SHAPE_NAMES}.get(train.shape, train.shape))))
 for note in train.notes:
     st.info(render(note))
+mismatch = preference.method_mismatch(cfg.method.method, train.kind)
+if mismatch:
+    st.info(render(mismatch))
 
 if train.problems:
     st.subheader(t("Problems, by row"))
@@ -87,11 +90,9 @@ if train.problems:
 
 st.subheader(t("Preview"))
 as_examples, as_file = st.tabs([t("As examples"), t("As in your file")])
-as_examples.dataframe(pd.DataFrame([{t("row"): e["row"], t("prompt"): e["prompt"][-1]["content"],
-                                     t("answer"): e["completion"][0]["content"],
-                                     t("system"): next((m["content"] for m in e["prompt"] if m["role"] == "system"),
-                                                       "")}
-                                    for e in train.examples[:200]]), hide_index=True, width="stretch", height=260)
+preview = pd.DataFrame(data.preview_rows(train))
+as_examples.dataframe(preview.rename(columns={c: t(c) for c in preview.columns}), hide_index=True, width="stretch",
+                      height=260)
 as_file.dataframe(pd.DataFrame([{k: (v if isinstance(v, str) else str(v)) for k, v in r.items() if k != "_unreadable"}
                                 for r in train.rows[:200]]).rename(columns={"_row": t("row")}),
                   hide_index=True, width="stretch", height=260)
@@ -111,8 +112,18 @@ else:
                   val=len(val_rows)))
 
 left, right = st.columns(2)
-left.plotly_chart(charts.length_histogram(s), width="stretch")
+left.plotly_chart(charts.preference_lengths(s) if train.kind == "preference" else charts.length_histogram(s),
+                  width="stretch")
 right.plotly_chart(charts.quality_bars(s), width="stretch")
+if train.kind == "preference":
+    cols = st.columns(4)
+    cols[0].metric(t("Chosen answer is the longer one"), i18n.percent(s["chosen_longer"]),
+                   help=t("Far from 50%, the model may learn to prefer long (or short) answers rather than your "
+                          "preference."))
+    cols[1].metric(t("Median tokens: prompt / chosen / rejected"),
+                   " / ".join(i18n.number(s[k]) for k in ("prompt_median", "chosen_median", "rejected_median")))
+    cols[2].metric(t("Chosen answers cut by max length"), i18n.number(s["chosen_cut"], 0))
+    cols[3].metric(t("Rejected answers cut by max length"), i18n.number(s["rejected_cut"], 0))
 cols = st.columns(4)
 num = i18n.number
 cols[0].metric(t("Median tokens per row"), num(s.get("median", 0)))

@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from engine import charts, i18n, jobs
+from engine import charts, dpo, i18n, jobs
 from engine.evaluate import load_results
 from engine.i18n import render, t
 from engine.paths import read_json
@@ -51,9 +51,39 @@ def progress():
 PHASES = [i18n.N_("loading the models")]  # the other phases are named in engine/evaluate.py
 progress()
 
+def preference_view(results: dict) -> None:
+    pct, num = i18n.percent, i18n.number
+    st.subheader(t("Preference on held-out pairs"))
+    left, right = st.columns([3, 2])
+    left.dataframe(pd.DataFrame([{t("model"): t(r["model"]), t("preference accuracy"): pct(r["preference accuracy"]),
+                                  t("mean margin"): num(r["mean margin"], 2),
+                                  t("answers closer to chosen"): pct(r["answers closer to chosen"])}
+                                 for r in dpo.result_rows(results)]), hide_index=True, width="stretch")
+    left.caption(t(dpo.RESULTS_TEXT))
+    right.plotly_chart(charts.preference_bars(results), width="stretch")
+    st.subheader(t("Side by side"))
+    table = pd.DataFrame(results["table"])
+    st.dataframe(pd.DataFrame({t("row"): table["row"], t("prompt"): table["prompt"], t("after DPO"): table["tuned"],
+                               t("before"): table["base"], t("chosen (preferred)"): table["chosen"],
+                               t("rejected"): table["rejected"], t("margin before"): table["base_margin"],
+                               t("margin after"): table["tuned_margin"]}), hide_index=True, width="stretch",
+                 height=420)
+    general = results["general"]
+    st.subheader(t("Did it forget what it knew?"))
+    st.markdown(t("Everyday questions answered acceptably: **{before}** before, **{after}** after DPO.",
+                  before=pct(general["base"]), after=pct(general["tuned"])))
+    st.dataframe(pd.DataFrame(results["general_table"]).rename(columns=lambda c: t(c)), hide_index=True,
+                 width="stretch")
+    st.caption(t("{rows} held-out pairs in {seconds} s.", rows=results["rows"], seconds=round(results["seconds"])))
+
+
 results = load_results(run)
 if results is None:
     st.caption(t("No evaluation of this run yet."))
+    st.stop()
+
+if results.get("kind") == "preference":  # a DPO run is scored on held-out pairs: its own view
+    preference_view(results)
     st.stop()
 
 st.subheader(t("Scores"))

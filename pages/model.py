@@ -1,10 +1,10 @@
 import pandas as pd
 import streamlit as st
 
-from engine import i18n, models, preflight, speed
+from engine import dpo, i18n, models, preflight, speed
 from engine.i18n import render, t
 from engine.settings import set_value
-from pages.common import config, data_stats, explain
+from pages.common import config, data_stats, explain, reset_widgets, settings_help
 
 st.title(t("2. Model"))
 cfg = config()
@@ -40,10 +40,21 @@ else:
                                          help=t("Pickle files can run code when loaded. Only for models you trust."))
 
 methods = {"lora": t("LoRA: trains a small adapter (recommended)"), "full": t("Full: trains every weight"),
-           "qlora": t("QLoRA: LoRA on a 4-bit model (NVIDIA GPU only)")}
+           "qlora": t("QLoRA: LoRA on a 4-bit model (NVIDIA GPU only)"),
+           "dpo": t("DPO: teaches which of two answers is better (preference pairs, LoRA adapter)")}
 method = st.radio(t("How to train"), list(methods), format_func=methods.get,
                   index=list(methods).index(cfg.method.method))
-set_value(cfg, "method.method", method)
+if method != cfg.method.method:
+    set_value(cfg, "method.method", method)
+    cfg.apply_preset()  # each method has its own measured presets (DPO's learning rate is not SFT's)
+    reset_widgets()
+if method == "dpo":
+    start_runs = [r.id for r in dpo.finished_lora_runs(cfg.model.name)]
+    options = ["", *start_runs]
+    cfg.dpo.start_from = st.selectbox(
+        t("Start DPO from"), options, index=options.index(cfg.dpo.start_from) if cfg.dpo.start_from in options else 0,
+        format_func=lambda r: t("the model itself (no earlier run)") if not r else t("finished LoRA run {run}", run=r),
+        help=settings_help("dpo.start_from"))
 
 st.subheader(t("Will it fit?"))
 try:

@@ -2,7 +2,7 @@ import streamlit as st
 
 from engine import i18n, preflight
 from engine.i18n import render, t
-from engine.settings import PRESET_TEXT
+from engine.settings import ADAPTER_METHODS, PRESET_NOTES, PRESET_TEXT
 from pages.common import config, data_stats, explain, reset_widgets, setting_widget, settings_rows
 
 st.title(t("3. Settings"))
@@ -12,6 +12,8 @@ st.session_state["settings_seen"] = True
 preset = st.radio(t("What do you want?"), list(PRESET_TEXT), format_func=lambda p: t(PRESET_TEXT[p][0]),
                   index=list(PRESET_TEXT).index(cfg.training.preset), horizontal=True)
 st.markdown(f"**{t(PRESET_TEXT[preset][0])}**: {t(PRESET_TEXT[preset][1])}")
+if cfg.method.method in PRESET_NOTES:
+    st.caption(t(PRESET_NOTES[cfg.method.method]))
 if preset != cfg.training.preset:
     cfg.training.preset = preset
     cfg.apply_preset()
@@ -43,9 +45,12 @@ def form(section: str, skip=()):
 
 st.subheader(t("Training"))
 form("training", skip=("preset",))
-if cfg.method.method in ("lora", "qlora"):
+if cfg.method.method in ADAPTER_METHODS:
     st.subheader(t("LoRA adapter"))
     form("method", skip=("method",))
+if cfg.method.method == "dpo":
+    st.subheader(t("Preference tuning (DPO)"))
+    form("dpo", skip=("start_from",))  # the starting run is chosen on the Model page
 st.subheader(t("Answers in evaluation and chat"))
 form("generation")
 

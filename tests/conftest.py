@@ -1,6 +1,7 @@
 """Shared fixtures: a private STUDIO_HOME, the default tokenizer, and a tiny model built from a config."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -101,6 +102,62 @@ def finished_tiny_run(tmp_path_factory, tiny_model_dir):
     from engine import runs, train
 
     run = runs.create_run(tiny_config(tmp_path_factory.mktemp("finished"), tiny_model_dir))
+    status = train.train_run(run)
+    assert status["state"] == "finished", status
+    return run
+
+
+# ---------------------------------------------------------------- preference tuning (DPO) on the tiny model
+
+GOOD = ["Gladly", "Certainly", "Sure", "Happily", "Absolutely", "Definitely"]
+BAD = ["No", "Whatever", "Nope", "Meh", "Never", "Ugh"]
+TOPICS = ["the parcel", "my refund", "the invoice", "a new password", "the opening hours", "a gift card",
+          "the warranty", "my order", "the delivery", "a phone number"]
+
+
+def write_pairs(path: Path, n: int, seed: int) -> Path:
+    """Pairs whose two answers differ only in their first word (polite vs rude), so their lengths match and
+    the base model's preference is a coin toss: what DPO teaches shows in the held-out accuracy."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        topic = rng.choice(TOPICS)
+        rest = f"I will look at {topic} today."
+        rows.append({"prompt": f"Question {seed}-{i}: can you help with {topic}?",
+                     "chosen": f"{rng.choice(GOOD)}, {rest}", "rejected": f"{rng.choice(BAD)}, {rest}"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def dpo_config(tmp_path, model_dir, **training):
+    """80 training and 16 held-out pairs on the tiny model."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    train_file, held_file = write_pairs(tmp_path / "train.jsonl", 80, 1), write_pairs(tmp_path / "test.jsonl", 16, 2)
+    from engine.settings import RunConfig
+
+    config = RunConfig(name="tiny-dpo")
+    config.method.method = "dpo"
+    config.data.train_file, config.data.eval_file = str(train_file), str(held_file)
+    config.model.name = str(model_dir)
+    config.training.preset = "custom"
+    values = dict(max_steps=10, batch_size=4, learning_rate=5e-3, max_length=128, log_every=1, eval_every=5,
+                  save_every=5, keep_checkpoints=5, warmup_ratio=0.0, lr_scheduler="constant")
+    values.update(training)
+    for key, value in values.items():
+        setattr(config.training, key, value)
+    config.generation.max_new_tokens = 6
+    config.generation.eval_rows = 16
+    return config.validate()
+
+
+@pytest.fixture(scope="session")
+def finished_dpo_run(tmp_path_factory, tiny_model_dir):
+    """A DPO run of the tiny model on 80 pairs, trained to the end (10 steps)."""
+    from engine import runs, train
+
+    run = runs.create_run(dpo_config(tmp_path_factory.mktemp("dpo"), tiny_model_dir))
     status = train.train_run(run)
     assert status["state"] == "finished", status
     return run

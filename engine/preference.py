@@ -1,0 +1,274 @@
+"""Preference pairs (one prompt, a better and a worse answer): shapes, row problems and token statistics.
+
+Internal form of one pair: {"prompt": [messages...], "chosen": [assistant message], "rejected": [assistant
+message], "row": n}, which TRL's DPOTrainer reads as a conversational preference dataset.
+
+Shapes, detected from the column names like the others (data.load_data hands preference files over here):
+- preference: `prompt`, `chosen`, `rejected` (texts, or message lists); H2O's `chosen_response` /
+  `rejected_response` are read as chosen / rejected.
+- preference_messages: `chosen` and `rejected` hold whole conversations; the prompt is their shared beginning.
+- preference_hosted: the JSONL of hosted fine-tuning services: `input` ({"messages": [...]}),
+  `preferred_output` and `non_preferred_output` (lists holding the assistant's message).
+"""
+from __future__ import annotations
+
+import statistics
+
+from .data import PREFERENCE_SHAPES as SHAPES
+from .data import SHAREGPT_ROLES, UNREADABLE, LoadedData, Problem, _col, _text
+
+SHAPE_NAMES = {"preference": "prompt / chosen / rejected", "preference_messages": "chosen / rejected conversations",
+               "preference_hosted": "input / preferred_output / non_preferred_output (hosted services' JSONL)"}
+ROLES = {**SHAREGPT_ROLES, "system": "system", "user": "user", "assistant": "assistant"}
+CHOSEN, REJECTED = ("chosen", "chosen_response"), ("rejected", "rejected_response")
+
+
+def detect_shape(columns: list[str]) -> str | None:
+    cols = {c.lower() for c in columns}
+    if {"preferred_output", "non_preferred_output"} <= cols:
+        return "preference_hosted"
+    if cols & set(CHOSEN) and cols & set(REJECTED):
+        return "preference" if "prompt" in cols else "preference_messages"
+    return None
+
+
+def required_columns(shape: str, columns: list[str]) -> dict[str, str | None]:
+    if shape == "preference_hosted":
+        return {"input": _col(columns, "input"), "chosen": _col(columns, "preferred_output"),
+                "rejected": _col(columns, "non_preferred_output")}
+    cols = {"chosen": _col(columns, *CHOSEN), "rejected": _col(columns, *REJECTED)}
+    return {"prompt": _col(columns, "prompt"), **cols} if shape == "preference" else cols
+
+
+def _messages(row: dict, column: str, value, problems: list, what: str) -> list[dict] | None:
+    """A list of {"role", "content"} (or {"from", "value"}) messages, checked; None with a problem recorded."""
+    if not isinstance(value, list) or not value:
+        kind = f"empty {what}" if not value else "wrong type"
+        problems.append(Problem(row["_row"], column, kind, f"the {what} should be a list of messages, each with "
+                                "'role' and 'content'."))
+        return None
+    out = []
+    for i, turn in enumerate(value, start=1):
+        role = turn.get("role", turn.get("from")) if isinstance(turn, dict) else None
+        content = turn.get("content", turn.get("value")) if isinstance(turn, dict) else None
+        if ROLES.get(str(role).lower()) is None or not isinstance(content, (str, int, float)):
+            problems.append(Problem(row["_row"], column, "wrong type", f"message {i} of the {what} needs a 'role' "
+                                    "(system, user or assistant) and a text 'content'."))
+            return None
+        out.append({"role": ROLES[str(role).lower()], "content": str(content)})
+    return out
+
+
+def _answer(row: dict, column: str, problems: list, what: str) -> list[dict] | None:
+    """One side of the pair as [assistant message]: a text, or a message list ending with the assistant."""
+    value = row.get(column)
+    if isinstance(value, list):
+        turns = _messages(row, column, value, problems, f"{what} answer")
+        if turns is None:
+            return None
+        value = turns[-1]["content"] if turns[-1]["role"] == "assistant" else ""
+        row = {**row, column: value}
+    text = _text(row, column, problems, f"{what} answer")
+    return [{"role": "assistant", "content": text}] if text is not None else None
+
+
+def _shared_prompt(row: dict, cols: dict, problems: list):
+    """preference_messages: (prompt, chosen, rejected) from two whole conversations that share their beginning."""
+    sides = []
+    for what in ("chosen", "rejected"):
+        turns = _messages(row, cols[what], row.get(cols[what]), problems, f"{what} conversation")
+        if turns is None:
+            return None
+        if turns[-1]["role"] != "assistant" or not turns[-1]["content"].strip():
+            problems.append(Problem(row["_row"], cols[what], f"empty {what}", f"the {what} conversation must end "
+                                    "with a non-empty assistant message (the answer)."))
+            return None
+        sides.append(turns)
+    prompt, other = sides[0][:-1], sides[1][:-1]
+    if not any(m["role"] == "user" and m["content"].strip() for m in prompt):
+        problems.append(Problem(row["_row"], cols["chosen"], "empty prompt", "the conversation has no user "
+                                "message before the answer: there is no prompt."))
+        return None
+    if _norm(prompt) != _norm(other):
+        problems.append(Problem(row["_row"], cols["rejected"], "different prompts", "the chosen and rejected "
+                                "conversations must be the same up to their last answer; here they differ before "
+                                "it. Put both answers after the same messages."))
+        return None
+    return prompt, sides[0][-1:], sides[1][-1:]
+
+
+def _norm(messages: list[dict]) -> list[tuple[str, str]]:
+    return [(m["role"], " ".join(m["content"].split())) for m in messages]
+
+
+def row_to_pair(row: dict, shape: str, cols: dict, problems: list) -> tuple | None:
+    """(prompt messages, [chosen], [rejected]) for one row, or None with the row's problems recorded."""
+    if shape == "preference_messages":
+        found = _shared_prompt(row, cols, problems)
+        if found is None:
+            return None
+        prompt, chosen, rejected = found
+    else:
+        if shape == "preference_hosted":
+            value = row.get(cols["input"])
+            value = value.get("messages") if isinstance(value, dict) else None
+            column = cols["input"]
+        else:
+            value, column = row.get(cols["prompt"]), cols["prompt"]
+        if isinstance(value, list):
+            prompt = _messages(row, column, value, problems, "prompt")
+        else:
+            text = _text({**row, column: value}, column, problems, "prompt")
+            prompt = [{"role": "user", "content": text}] if text is not None else None
+        if prompt is not None and not any(m["role"] == "user" and m["content"].strip() for m in prompt):
+            problems.append(Problem(row["_row"], column, "empty prompt", "the prompt has no user message."))
+            prompt = None
+        chosen = _answer(row, cols["chosen"], problems, "chosen")
+        rejected = _answer(row, cols["rejected"], problems, "rejected")
+        if prompt is None or chosen is None or rejected is None:
+            return None
+    if _norm(chosen) == _norm(rejected):
+        problems.append(Problem(row["_row"], cols["rejected"], "same answers", "the chosen and the rejected answers "
+                                "are the same, so there is no preference to learn. Write a worse answer as "
+                                "rejected, or delete the row."))
+        return None
+    return prompt, chosen, rejected
+
+
+def load(name: str, columns: list[str], rows: list[dict], problems: list, notes: list, shape: str,
+         system_prompt: str = "") -> LoadedData:
+    """The pairs of a file already read by data.read_table. Raises DataError when no row can be used."""
+    from .data import DataError
+
+    cols = required_columns(shape, columns)
+    missing = [role for role, col in cols.items() if col is None]
+    if missing:
+        hint = ("Name the columns prompt, chosen and rejected" if shape == "preference"
+                else "Name the columns chosen and rejected" if shape == "preference_messages"
+                else "Give every line input, preferred_output and non_preferred_output")
+        raise DataError(f"{name}: no column for {', '.join(missing)} (shape '{shape}'; the file has "
+                        f"{', '.join(columns)}). {hint}.")
+    examples = []
+    for row in rows:
+        if row.get(UNREADABLE):
+            continue
+        pair = row_to_pair(row, shape, cols, problems)
+        if pair:
+            prompt, chosen, rejected = pair
+            if system_prompt and prompt[0]["role"] != "system":
+                prompt = [{"role": "system", "content": system_prompt}, *prompt]
+            examples.append({"prompt": prompt, "chosen": chosen, "rejected": rejected, "row": row["_row"]})
+    problems.sort(key=lambda p: (p.row or 0))
+    data = LoadedData(name, columns, rows, shape, examples, problems, notes, kind="preference")
+    if not examples:
+        first = "; ".join(str(p) for p in problems[:3])
+        raise DataError(f"{name}: none of its {len(rows) or 'data'} pairs can be used ({first}). "
+                        "Fix the rows listed and upload the file again.")
+    return data
+
+
+def as_sft(example: dict, side: str = "chosen") -> dict:
+    """One side of a pair as a prompt/completion example (token counts, rendering, generation)."""
+    return {"prompt": example["prompt"], "completion": example[side], "row": example.get("row")}
+
+
+def to_hf(examples: list[dict]):
+    from datasets import Dataset
+
+    return Dataset.from_list([{"prompt": e["prompt"], "chosen": e["chosen"], "rejected": e["rejected"]}
+                              for e in examples])
+
+
+def compute_stats(data: LoadedData, tokenizer, max_length: int, train: list[dict] | None = None,
+                  val: list[dict] | None = None) -> dict:
+    """Token lengths of prompt, chosen and rejected (the same recipe as DPOTrainer), the max-length cut counted
+    on each side, and how often the chosen answer is the longer one."""
+    from .stats import _is_empty, _prompt_key, tokenize_example
+
+    prompts, chosen, rejected, lengths = [], [], [], []
+    chosen_cut = rejected_cut = dropped = chosen_longer = ties = 0
+    seen, duplicates = set(), 0
+    for e in data.examples:
+        key = repr(_norm(e["prompt"] + e["chosen"] + e["rejected"]))
+        duplicates += key in seen
+        seen.add(key)
+        c_ids, n_prompt = tokenize_example(tokenizer, as_sft(e, "chosen"))
+        r_ids, r_prompt = tokenize_example(tokenizer, as_sft(e, "rejected"))
+        n_prompt = min(n_prompt, r_prompt)
+        n_c, n_r = len(c_ids) - n_prompt, len(r_ids) - n_prompt
+        prompts.append(n_prompt)
+        chosen.append(n_c)
+        rejected.append(n_r)
+        lengths.append(max(len(c_ids), len(r_ids)))
+        dropped += n_prompt >= max_length  # nothing of either answer left: DPOTrainer drops the pair
+        chosen_cut += len(c_ids) > max_length
+        rejected_cut += len(r_ids) > max_length
+        chosen_longer += n_c > n_r
+        ties += n_c == n_r
+    n = len(data.examples)
+    stats = {
+        "kind": "preference", "rows": len(data.rows), "usable": n, "set_aside": len(data.rows) - n,
+        "empty_rows": sum(_is_empty(r) for r in data.rows), "duplicate_rows": duplicates,
+        "lengths": lengths, "answer_lengths": chosen, "prompt_lengths": prompts, "chosen_lengths": chosen,
+        "rejected_lengths": rejected, "max_length": max_length,
+        "rows_over_max": sum(max(p + c, p + r) > max_length for p, c, r in zip(prompts, chosen, rejected)),
+        "chosen_cut": chosen_cut, "rejected_cut": rejected_cut, "rows_dropped": dropped,
+        "answers_cut": chosen_cut + rejected_cut, "tokens_cut": 0, "mean_cut": 0,
+        "chosen_longer": chosen_longer / n if n else 0.0, "same_length": ties / n if n else 0.0,
+    }
+    if lengths:
+        ordered = sorted(lengths)
+        stats.update(mean=round(statistics.fmean(lengths), 1), median=statistics.median(lengths),
+                     p90=ordered[min(n - 1, int(0.9 * n))], longest=ordered[-1], total_tokens=sum(lengths))
+        for side in ("prompt", "chosen", "rejected"):
+            stats[f"{side}_median"] = statistics.median(stats[f"{side}_lengths"])
+    if train is not None and val is not None:
+        train_prompts = {_prompt_key(e) for e in train}
+        stats["train_rows"], stats["val_rows"] = len(train), len(val)
+        stats["overlap"] = sum(_prompt_key(e) in train_prompts for e in val)
+    return stats
+
+
+LENGTH_BIAS = 0.7  # above this share (or below 1 - it) the chosen answer's length alone predicts the preference
+
+
+def plain_findings(stats: dict) -> list[str]:
+    """Sentences for what a person should know about their pairs before training."""
+    notes = []
+    if stats["set_aside"]:
+        notes.append(f"{stats['set_aside']} rows have problems and are set aside (see the list of problems).")
+    if stats["duplicate_rows"]:
+        notes.append(f"{stats['duplicate_rows']} pairs repeat an earlier pair; duplicates weigh more in training.")
+    if stats["chosen_cut"] or stats["rejected_cut"]:
+        notes.append(f"The max length of {stats['max_length']} tokens cuts the chosen answer in "
+                     f"{stats['chosen_cut']} pairs and the rejected one in {stats['rejected_cut']}"
+                     + (f"; {stats['rows_dropped']} pairs have a prompt that fills it alone and are skipped"
+                        if stats["rows_dropped"] else "") + ". Raise the max length to keep them whole.")
+    share = stats["chosen_longer"]
+    if share >= LENGTH_BIAS or share <= 1 - LENGTH_BIAS:
+        notes.append(f"The chosen answer is the longer one in {share:.0%} of pairs: the model may learn to prefer "
+                     f"{'long' if share >= LENGTH_BIAS else 'short'} answers rather than what you meant. Add pairs "
+                     "where the better answer is the " + ("shorter" if share >= LENGTH_BIAS else "longer") + " one.")
+    if stats.get("overlap"):
+        notes.append(f"{stats['overlap']} validation pairs have the same prompt as a training pair, so the "
+                     "validation figures will look better than they really are.")
+    if stats["usable"] < 50:
+        notes.append(f"Only {stats['usable']} usable pairs: results will be fragile; a few hundred is better.")
+    return notes
+
+
+def preview_rows(examples: list[dict]) -> list[dict]:
+    return [{"row": e["row"], "prompt": e["prompt"][-1]["content"], "chosen": e["chosen"][0]["content"],
+             "rejected": e["rejected"][0]["content"],
+             "system": next((m["content"] for m in e["prompt"] if m["role"] == "system"), "")} for e in examples]
+
+
+def method_mismatch(method: str, kind: str) -> str | None:
+    """A plain sentence when the method and the data do not go together (DPO needs pairs; the others one answer)."""
+    if method == "dpo" and kind != "preference":
+        return ("DPO learns from pairs of answers (prompt, chosen, rejected), but this file has one answer per row. "
+                "Choose LoRA on the Model page to learn these answers, or pick a file of pairs.")
+    if method != "dpo" and kind == "preference":
+        return ("This file holds pairs of answers (a better and a worse one): choose DPO on the Model page to "
+                "learn the preference, or pick a file with one answer per row.")
+    return None

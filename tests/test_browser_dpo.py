@@ -1,0 +1,72 @@
+"""The DPO walk in a real browser (Debian's chromium, Playwright) against `streamlit run studio.py`.
+
+Choose the demo preference pairs, method DPO on the Model page, start training the real default model, watch the
+reward-margin chart reach two points, let it finish, and evaluate: the preference accuracy before and after on
+held-out pairs. The server, the browser and the helpers are the ones of tests/test_browser.py; screenshots go
+to tests/artifacts/screenshots/ (14-dpo-*.png, 15-dpo-*.png).
+"""
+from __future__ import annotations
+
+import pytest
+
+from test_browser import CHROMIUM, go, page, screenshot_on_failure, settle, shot, studio  # noqa: F401 (fixtures)
+
+pytestmark = [pytest.mark.slow]
+
+MARGIN_POINTS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+    .map(p => (p.data || []).find(t => t.name === 'training margin'))
+    .filter(Boolean).map(t => t.x.length).reduce((a, b) => Math.max(a, b), 0)"""
+
+
+def test_a_dpo_run_in_a_real_browser(page, studio_home):  # noqa: F811 (the imported fixture)
+    tab = page
+    tab.wait_for_selector("h1:has-text('Runs')")
+    go(tab, "1. Dataset")
+    tab.get_by_text("A demo dataset").click()
+    settle(tab)
+    tab.locator("[data-testid=stSelectbox]").first.click()
+    tab.get_by_role("option", name="Polite replies").click()
+    tab.wait_for_selector("text=300 usable examples out of 300 rows")
+    settle(tab)
+    assert tab.get_by_text("prompt / chosen / rejected").first.is_visible()
+    assert tab.get_by_text("Chosen answer is the longer one").is_visible()
+    shot(tab, "14-dpo-dataset")
+
+    go(tab, "2. Model")
+    tab.get_by_text("DPO: teaches which of two answers is better").click()
+    tab.wait_for_selector("text=DPO: Fits")
+    settle(tab)
+
+    go(tab, "3. Settings")
+    tab.wait_for_selector("text=Preference tuning (DPO)")
+    rate = tab.get_by_role("spinbutton", name="Learning rate")
+    assert float(rate.input_value()) == 5e-4  # DPO's own preset, not the SFT rate
+    steps = tab.get_by_role("spinbutton", name="Max steps")
+    steps.fill("4")  # a short run keeps the test quick; the walk is the same
+    steps.press("Enter")
+    settle(tab)
+
+    go(tab, "4. Train")
+    assert tab.get_by_text("with DPO").first.is_visible()
+    tab.get_by_role("button", name="Start training").click()
+    tab.wait_for_selector("text=is training")
+    tab.wait_for_function(f"({MARGIN_POINTS})() >= 2", timeout=600_000)  # the live margin chart, no click
+    assert tab.evaluate(f"({MARGIN_POINTS})()") >= 2
+    shot(tab, "14-dpo-train-live")
+    tab.wait_for_selector("text=Finished. Go on", timeout=600_000)
+    settle(tab)
+    assert tab.get_by_text("Validation preference accuracy").is_visible()
+    shot(tab, "14-dpo-train-finished")
+
+    go(tab, "Evaluate")
+    rows = tab.get_by_role("spinbutton", name="Held-out rows to answer")
+    rows.fill("6")
+    rows.press("Enter")
+    settle(tab)
+    tab.get_by_role("button", name="Evaluate").click()
+    tab.wait_for_selector("text=Preference on held-out pairs", timeout=600_000)
+    settle(tab)
+    assert tab.get_by_text("Did it forget what it knew?").is_visible()
+    tab.wait_for_selector("[role=gridcell]:has-text('DPO-tuned')", state="attached")  # the before/after table
+    assert tab.get_by_text("Preference accuracy: the share of held-out pairs").is_visible()
+    shot(tab, "15-dpo-evaluate")

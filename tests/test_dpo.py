@@ -1,0 +1,209 @@
+"""Preference tuning (DPO) on the tiny 2-layer model: training with the preference metrics in the run folder,
+held-out preference accuracy above the base's, the reference being the adapter-disabled base (one copy of the
+weights), stop/resume equality, divergence, a start from a finished LoRA run, export and the CLI."""
+from __future__ import annotations
+
+import gc
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from engine import cli, dpo, export, runs, train
+from engine.evaluate import evaluate_run, load_results
+from engine.settings import PRESETS, RunConfig
+from conftest import dpo_config, write_pairs
+from test_train import AtStep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def losses(run) -> dict[int, float]:
+    return {r["step"]: r["loss"] for r in run.metrics() if "loss" in r}
+
+
+@pytest.fixture
+def dpo_run(finished_dpo_run):
+    return finished_dpo_run
+
+
+def test_a_dpo_run_writes_the_preference_metrics_the_train_page_polls(dpo_run):
+    records = dpo_run.metrics()
+    train_rows = [r for r in records if "loss" in r]
+    assert [r["step"] for r in train_rows] == list(range(1, 11))
+    for key in ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "learning_rate"):
+        assert all(key in r for r in train_rows), key
+    evals = [r for r in records if "eval_loss" in r]
+    assert [r["step"] for r in evals] == [0, 5, 10]
+    assert all("eval_rewards/margins" in r and "eval_rewards/accuracies" in r for r in evals)
+    assert evals[0]["eval_rewards/margins"] == 0.0  # before any step the model is its own reference
+    assert evals[-1]["eval_rewards/margins"] > 0 and evals[-1]["eval_loss"] < evals[0]["eval_loss"]
+    final = dpo_run.status()["final"]
+    assert final["eval_accuracy"] > 0.5 and final["eval_margin"] > 0
+    assert (dpo_run.adapter_dir / "adapter_model.safetensors").exists()
+    assert not (dpo_run.adapter_dir / "ref").exists()
+
+
+def test_held_out_preference_accuracy_rises_above_the_base_and_cli_prints_it(dpo_run, capsys):
+    assert cli.main(["evaluate", str(dpo_run.path)]) == 0
+    out = capsys.readouterr().out
+    results = load_results(dpo_run)
+    assert results["kind"] == "preference" and results["rows"] == 16
+    base, tuned = results["base"], results["tuned"]
+    assert tuned["accuracy"] > base["accuracy"] and tuned["margin"] > base["margin"]
+    assert results["reward_accuracy"] > 0.5
+    assert "preference accuracy" in out and f"{tuned['accuracy']:.1%}" in out and "everyday questions" in out
+    row = results["table"][0]
+    assert {"prompt", "chosen", "rejected", "base", "tuned", "base_margin", "tuned_margin"} <= set(row)
+    assert len(results["general_table"]) == 12
+
+
+def test_the_reference_is_the_adapter_disabled_base_with_one_copy_of_the_weights(tmp_path, tiny_model_dir):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, LlamaForCausalLM
+
+    run = runs.create_run(dpo_config(tmp_path, tiny_model_dir, max_steps=1, precision="fp32"))  # exact compare
+    gc.collect()
+    trainer, _ = train.build_trainer(run)
+    model = trainer.model
+    assert trainer.ref_model is None and isinstance(model, PeftModel)
+    assert list(model.peft_config) == ["default"]  # no second adapter standing in as reference
+    # One copy of the weights: the only Llama in memory is the trained one, and its parameters' storage is the base
+    # weights plus the adapter, each stored once.
+    assert [m for m in gc.get_objects() if isinstance(m, LlamaForCausalLM)] == [model.base_model.model]
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    base_values = sum(p.numel() for p in base.parameters())
+    storage = {p.untyped_storage().data_ptr(): p.untyped_storage().nbytes() // p.element_size()
+               for p in model.parameters()}  # values held, each storage counted once (frozen ones may be bf16)
+    adapter = sum(p.numel() for n, p in model.named_parameters() if "lora_" in n)
+    assert sum(storage.values()) == base_values + adapter
+    # The reference's log-probabilities are the base model's: move the adapter away from zero, then compare.
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.fill_(0.05)
+    batch = next(iter(trainer.get_train_dataloader()))
+    ref_chosen, ref_rejected = trainer.compute_ref_log_probs(model, batch)
+    mask = batch["completion_mask"]
+    labels = batch["input_ids"].masked_fill(mask == 0, -100)
+    with torch.no_grad():
+        logits = base(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        logps = torch.log_softmax(logits[:, :-1], -1).gather(-1, labels[:, 1:].clamp(min=0)[..., None])[..., 0]
+        sums = (logps * (labels[:, 1:] != -100)).sum(1)
+        tuned = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    expected_chosen, expected_rejected = sums.chunk(2)
+    assert torch.allclose(ref_chosen.float(), expected_chosen, atol=1e-3)
+    assert torch.allclose(ref_rejected.float(), expected_rejected, atol=1e-3)
+    assert not torch.allclose(tuned, logits, atol=1e-3)  # the adapter is on for the policy, off for the reference
+
+
+def test_stop_and_resume_continue_with_the_same_losses_as_an_uninterrupted_run(tmp_path, tiny_model_dir):
+    steps = dict(max_steps=8, save_every=100, eval_every=100)
+    straight = runs.create_run(dpo_config(tmp_path / "a", tiny_model_dir, **steps))
+    assert train.train_run(straight)["state"] == "finished"
+    run = runs.create_run(dpo_config(tmp_path / "b", tiny_model_dir, **steps))
+    stop = threading.Event()
+    status = train.train_run(run, stop, callbacks=[AtStep(4, lambda model: stop.set())])
+    assert status["state"] == "stopped" and status["step"] == 4 and run.can_resume()
+    assert train.train_run(run, resume=True)["state"] == "finished"
+    got, expected = losses(run), losses(straight)
+    assert sorted(got) == list(range(1, 9))
+    for step in range(1, 9):
+        assert got[step] == pytest.approx(expected[step], abs=1e-4), step
+    margins = {r["step"]: r["rewards/margins"] for r in run.metrics() if "loss" in r}
+    assert margins[8] == pytest.approx({r["step"]: r["rewards/margins"] for r in straight.metrics()
+                                        if "loss" in r}[8], abs=1e-4)
+
+
+def test_a_nan_in_the_adapter_ends_the_dpo_run_diverged(tmp_path, tiny_model_dir):
+    import torch
+
+    def poison(model):
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if "lora_" in name:
+                    p.fill_(float("nan"))
+
+    run = runs.create_run(dpo_config(tmp_path, tiny_model_dir, max_steps=6, save_every=2, eval_every=100))
+    status = train.train_run(run, callbacks=[AtStep(3, poison)])
+    assert status["state"] == "diverged" and "nan" in status["message"].lower()
+    assert [p.name for p in run.checkpoints()] == ["checkpoint-2"]
+
+
+def test_dpo_starts_from_a_finished_lora_run_with_it_as_reference(tmp_path, tiny_model_dir, finished_tiny_run):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    assert finished_tiny_run.id in [r.id for r in dpo.finished_lora_runs(str(tiny_model_dir))]
+    config = dpo_config(tmp_path, tiny_model_dir, max_steps=3, eval_every=100, save_every=3, precision="fp32")
+    config.dpo.start_from = finished_tiny_run.id
+    run = runs.create_run(config)
+    trainer, _ = train.build_trainer(run)
+    batch = next(iter(trainer.get_train_dataloader()))
+    ref_chosen, _ = trainer.compute_ref_log_probs(trainer.model, batch)
+    sft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                                    str(finished_tiny_run.adapter_dir)).eval()
+    labels = batch["input_ids"].masked_fill(batch["completion_mask"] == 0, -100)
+    with torch.no_grad():
+        logits = sft(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    logps = torch.log_softmax(logits[:, :-1], -1).gather(-1, labels[:, 1:].clamp(min=0)[..., None])[..., 0]
+    expected = (logps * (labels[:, 1:] != -100)).sum(1).chunk(2)[0]
+    assert torch.allclose(ref_chosen.float(), expected, atol=1e-3)  # the reference is the SFT model
+    del trainer
+    status = train.train_run(run)
+    assert status["state"] == "finished", status
+    assert not (run.adapter_dir / "ref").exists()
+    assert json.loads((run.adapter_dir / "adapter_config.json").read_text())["r"] == \
+        json.loads((finished_tiny_run.adapter_dir / "adapter_config.json").read_text())["r"]
+    results = evaluate_run(run, rows=4)
+    assert results["started_from"] == finished_tiny_run.id
+
+
+def test_a_bad_start_run_and_mismatched_data_get_plain_messages(tmp_path, tiny_model_dir, finished_tiny_run):
+    config = dpo_config(tmp_path, tiny_model_dir, max_steps=2)
+    config.dpo.start_from = "no-such-run"
+    status = train.train_run(runs.create_run(config))
+    assert status["state"] == "failed" and "there is no run called 'no-such-run'" in status["message"]
+    config = finished_tiny_run.config()
+    config.method.method = "dpo"
+    status = train.train_run(runs.create_run(config))
+    assert status["state"] == "failed" and status["message"].startswith("DPO learns from pairs of answers")
+
+
+def test_export_adapter_merged_and_gguf_of_a_dpo_run(dpo_run, tmp_path):
+    assert export.adapter_zip(dpo_run).stat().st_size > 0
+    merged = export.merged_model(dpo_run, tmp_path / "merged")
+    card = (merged / "README.md").read_text()
+    assert "preference tuning (DPO" in card and "dpo.beta" in card
+    made = export.gguf_export(dpo_run, "f32")
+    assert Path(made["gguf"]).stat().st_size > 1e6 and Path(made["modelfile"]).exists()
+
+
+def test_cli_trains_the_example_dpo_config(tmp_path, tiny_model_dir, capsys):
+    yaml_path = ROOT / "assets" / "configs" / "polite_replies.yaml"
+    config = RunConfig.load(yaml_path)
+    assert config.method.method == "dpo" and config.training.learning_rate == 5e-4
+    held = write_pairs(tmp_path / "held.jsonl", 8, 3)  # a short held-out file keeps the tiny run quick
+    code = cli.main(["train", str(yaml_path), "--model.name", str(tiny_model_dir), "--training.max_steps", "2",
+                     "--data.eval_file", str(held),
+                     "--training.eval_every", "2", "--training.batch_size", "2", "--dpo.beta", "0.2"])
+    out = capsys.readouterr().out
+    assert code == 0 and "step 2/2" in out and "finished" in out
+    run = runs.get_run(out.split("Run ", 1)[1].split()[0])
+    assert run.config().dpo.beta == 0.2 and run.status()["final"]["eval_accuracy"] is not None
+
+
+def test_dpo_presets_have_their_own_learning_rate():
+    config = RunConfig.from_dict({"method": {"method": "dpo"}})
+    assert config.training.learning_rate == 5e-4 != PRESETS["quick"]["training"]["learning_rate"]
+    config.method.method = "lora"
+    config.apply_preset()
+    assert config.training.learning_rate == PRESETS["quick"]["training"]["learning_rate"]
+    config.method.method = "dpo"
+    config.apply_preset()  # the Model page re-applies the preset when the method changes
+    assert config.training.learning_rate == 5e-4
+    again = RunConfig.from_dict(config.to_dict())
+    assert again.to_dict() == config.to_dict()
