@@ -116,13 +116,13 @@ def metrics_bars(results: dict) -> go.Figure:
 
 # ---------------------------------------------------------------- preference tuning (DPO)
 
-PREFERENCE_SERIES = {  # chart -> (title, y axis, [(metrics key without prefix, trace label)])
-    "margins": ("Reward margin: chosen minus rejected (higher is better)", "margin",
-                [("rewards/margins", "margin")]),
-    "accuracies": ("Preference accuracy: pairs where the chosen answer wins", "share of pairs",
-                   [("rewards/accuracies", "accuracy")]),
-    "rewards": ("Rewards of the chosen and the rejected answers", "reward",
-                [("rewards/chosen", "chosen"), ("rewards/rejected", "rejected")]),
+PREFERENCE_SERIES = {  # chart -> (title, y axis, [(metrics key without prefix, trace label)]), as msgids
+    "margins": (N_("Reward margin: chosen minus rejected (higher is better)"), N_("margin"),
+                [("rewards/margins", N_("margin"))]),
+    "accuracies": (N_("Preference accuracy: pairs where the chosen answer wins"), N_("share of pairs"),
+                   [("rewards/accuracies", N_("accuracy"))]),
+    "rewards": (N_("Rewards of the chosen and the rejected answers"), N_("reward"),
+                [("rewards/chosen", N_("chosen")), ("rewards/rejected", N_("rejected"))]),
 }
 
 
@@ -138,30 +138,33 @@ def preference_chart(metrics: list[dict], which: str = "margins") -> go.Figure:
     for (key, label), color in zip(series, colors):
         train = _thin([r for r in metrics if r.get(key) is not None])
         if train:
-            fig.add_scatter(x=[r["step"] for r in train], y=[r[key] for r in train], name=f"training {label}",
+            fig.add_scatter(x=[r["step"] for r in train], y=[r[key] for r in train],
+                            name=t("training {what}", what=t(label)),
                             mode="lines+markers" if len(train) < 50 else "lines", line=dict(color=color))
         val = [r for r in metrics if r.get(f"eval_{key}") is not None]
         if val:
             fig.add_scatter(x=[r["step"] for r in val], y=[r[f"eval_{key}"] for r in val],
-                            name=f"validation {label}", mode="lines+markers",
+                            name=t("validation {what}", what=t(label)), mode="lines+markers",
                             line=dict(color=color, dash="dash", width=3))
     if which == "accuracies":
         fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
-    return _layout(fig, title, y)
+    return _layout(fig, t(title), t(y))
 
 
 def preference_lengths(stats: dict) -> go.Figure:
     """Token lengths of the prompts, chosen and rejected answers, with the max length."""
     fig = go.Figure()
-    for key, label, color in (("prompt_lengths", "prompt", "#969696"), ("chosen_lengths", "chosen", "#31a354"),
-                              ("rejected_lengths", "rejected", "#d62728")):
+    for key, label, color in (("prompt_lengths", t("prompt"), "#969696"), ("chosen_lengths", t("chosen"), "#31a354"),
+                              ("rejected_lengths", t("rejected"), "#d62728")):
         fig.add_histogram(x=stats[key], nbinsx=40, name=label, marker_color=color, opacity=0.6)
     fig.add_vline(x=stats["max_length"], line=dict(color="#d62728", dash="dash"),
-                  annotation_text=f"max length {stats['max_length']}: chosen cut in {stats['chosen_cut']}, "
-                                  f"rejected in {stats['rejected_cut']}")
-    fig.update_layout(title=f"Tokens per part (the chosen answer is longer in {stats['chosen_longer']:.0%} of pairs)",
-                      xaxis_title="tokens", yaxis_title="pairs", barmode="overlay", height=320,
-                      margin=dict(l=40, r=10, t=40, b=40), template="plotly_white",
+                  annotation_text=t("max length {tokens}: chosen cut in {chosen}, rejected in {rejected}",
+                                    tokens=stats["max_length"], chosen=stats["chosen_cut"],
+                                    rejected=stats["rejected_cut"]))
+    fig.update_layout(title=t("Tokens per part (the chosen answer is longer in {share:.0%} of pairs)",
+                              share=stats["chosen_longer"]),
+                      xaxis_title=t("tokens"), yaxis_title=t("pairs"), barmode="overlay", height=320,
+                      margin=dict(l=40, r=10, t=40, b=40), template="plotly_white", separators=separators(),
                       legend=dict(orientation="h", y=-0.25))
     return fig
 
@@ -169,13 +172,13 @@ def preference_lengths(stats: dict) -> go.Figure:
 def preference_bars(results: dict) -> go.Figure:
     """Preference accuracy and answers closer to the chosen ones, before and after DPO."""
     fig = go.Figure()
-    names = ["before", "after DPO"]
-    for metric, label, color in (("accuracy", "preference accuracy", "#3182bd"),
-                                 ("closer_to_chosen", "answers closer to chosen", "#9ecae1")):
+    names = [t("before"), t("after DPO")]
+    for metric, label, color in (("accuracy", t("preference accuracy"), "#3182bd"),
+                                 ("closer_to_chosen", t("answers closer to chosen"), "#9ecae1")):
         values = [results["base"][metric], results["tuned"][metric]]
-        fig.add_bar(x=names, y=values, name=label, marker_color=color, text=[f"{v:.0%}" for v in values],
+        fig.add_bar(x=names, y=values, name=label, marker_color=color, text=[percent(v) for v in values],
                     textposition="outside")
-    fig.update_layout(title=f"On {results['rows']} held-out pairs (higher is better)", yaxis=dict(range=[0, 1.1]),
-                      barmode="group", height=340, margin=dict(l=40, r=10, t=40, b=40), template="plotly_white",
-                      legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(title=t("On {rows} held-out pairs (higher is better)", rows=results["rows"]),
+                      yaxis=dict(range=[0, 1.1]), barmode="group", height=340, margin=dict(l=40, r=10, t=40, b=40),
+                      template="plotly_white", separators=separators(), legend=dict(orientation="h", y=-0.2))
     return fig

@@ -146,7 +146,8 @@ def cmd_evaluate(args) -> int:
         loss = f"{r['loss']:>10.3f}{r['perplexity']:>12.2f}" if "loss" in r else f"{'-':>10}{'-':>12}"
         print(f"{label:12}{r['exact_match']:>12.1%}{r['token_f1']:>10.3f}{loss}")
     general = results["general"]
-    print(f"everyday questions answered acceptably: {general['base']:.0%} base, {general['tuned']:.0%} tuned")
+    print(t("everyday questions answered acceptably: {base:.0%} base, {tuned:.0%} tuned", base=general["base"],
+            tuned=general["tuned"]))
     print(f"on {results['rows']} held-out rows in {results['seconds']} s; table in {run.eval_dir / 'rows.json'}")
     return 0
 
@@ -154,15 +155,18 @@ def cmd_evaluate(args) -> int:
 def print_preference(run, results: dict) -> int:
     from .dpo import result_rows
 
-    print(f"{'':22}{'preference accuracy':>20}{'mean margin':>13}{'answers closer to chosen':>26}")
+    num, pct = i18n.number, i18n.percent
+    print(f"{'':22}{t('preference accuracy'):>20}{t('mean margin'):>13}{t('answers closer to chosen'):>26}")
     for row in result_rows(results):
-        print(f"{row['model'][:22]:22}{row['preference accuracy']:>20.1%}{row['mean margin']:>13.3f}"
-              f"{row['answers closer to chosen']:>26.1%}")
-    print(f"reward accuracy (tuned vs start): {results['reward_accuracy']:.1%}, reward margin "
-          f"{results['reward_margin']:.3f}")
+        print(f"{render(row['model'])[:22]:22}{pct(row['preference accuracy'], 1):>20}"
+              f"{num(row['mean margin'], 3):>13}{pct(row['answers closer to chosen'], 1):>26}")
+    print(t("reward accuracy (tuned vs start): {accuracy:.1%}, reward margin {margin:.3f}",
+            accuracy=results["reward_accuracy"], margin=results["reward_margin"]))
     general = results["general"]
-    print(f"everyday questions answered acceptably: {general['base']:.0%} base, {general['tuned']:.0%} tuned")
-    print(f"on {results['rows']} held-out pairs in {results['seconds']} s; table in {run.eval_dir / 'rows.json'}")
+    print(t("everyday questions answered acceptably: {base:.0%} base, {tuned:.0%} tuned", base=general["base"],
+            tuned=general["tuned"]))
+    print(t("on {rows} held-out pairs in {seconds} s; table in {path}", rows=results["rows"],
+            seconds=results["seconds"], path=str(run.eval_dir / "rows.json")))
     return 0
 
 
@@ -228,9 +232,10 @@ def cmd_check(args) -> int:
     print(f"tokens per row: mean {s.get('mean')}, median {s.get('median')}, 90% under {s.get('p90')}, "
           f"longest {s.get('longest')}; train {s['train_rows']} / validation {s['val_rows']} rows")
     if s.get("kind") == "preference":
-        print(f"pairs: median tokens prompt {s['prompt_median']}, chosen {s['chosen_median']}, rejected "
-              f"{s['rejected_median']}; cut by the max length: chosen {s['chosen_cut']}, rejected "
-              f"{s['rejected_cut']}; the chosen answer is the longer one in {s['chosen_longer']:.0%} of pairs")
+        print(t("pairs: median tokens prompt {prompt}, chosen {chosen}, rejected {rejected}; cut by the max length: "
+                "chosen {chosen_cut}, rejected {rejected_cut}; the chosen answer is the longer one in {share:.0%} of "
+                "pairs", prompt=s["prompt_median"], chosen=s["chosen_median"], rejected=s["rejected_median"],
+                chosen_cut=s["chosen_cut"], rejected_cut=s["rejected_cut"], share=s["chosen_longer"]))
     for finding in stats.plain_findings(s):
         print("-", render(finding))
     return 0

@@ -57,8 +57,10 @@ class Problem:
 
 # What was empty, as the reader's language names it (the {what} of a problem).
 EMPTY = {"instruction": N_("empty instruction"), "input": N_("empty input"), "answer": N_("empty answer"),
-         "prompt": N_("empty prompt"), "text": N_("empty text")}
-WHAT = [N_("instruction"), N_("input"), N_("answer"), N_("prompt"), N_("text")]
+         "prompt": N_("empty prompt"), "text": N_("empty text"),
+         "chosen answer": N_("empty chosen answer"), "rejected answer": N_("empty rejected answer")}  # pairs
+WHAT = [N_("instruction"), N_("input"), N_("answer"), N_("prompt"), N_("text"), N_("chosen answer"),
+        N_("rejected answer")]
 
 
 @dataclass
@@ -492,6 +494,10 @@ def prepare(settings) -> tuple[LoadedData, list[dict], list[dict], LoadedData | 
         return train, train.examples, held.examples, held
     train_rows, val_rows = split(train.examples, settings.val_fraction, settings.seed)
     return train, train_rows, val_rows, None
+
+
+# The preview table's column names (preview_rows below and preference.preview_rows), shown translated.
+PREVIEW_COLUMNS = [N_("row"), N_("prompt"), N_("answer"), N_("chosen"), N_("rejected"), N_("system")]
 
 
 def preview_rows(data: LoadedData, limit: int = 200) -> list[dict]:

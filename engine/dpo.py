@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import data as data_mod
 from . import models, preference
+from .i18n import N_, msg
 from .paths import write_json
 from .runs import Run
 
@@ -63,15 +64,17 @@ def start_adapter(config) -> Path:
     try:
         start = get_run(config.dpo.start_from)
     except (FileNotFoundError, ValueError):
-        raise models.ModelError(f"dpo.start_from: there is no run called {config.dpo.start_from!r}. Pick a finished "
-                                "LoRA run on the Model page, or leave it empty to start from the base model.") from None
+        raise models.ModelError(msg("dpo.start_from: there is no run called {run}. Pick a finished LoRA run on the "
+                                    "Model page, or leave it empty to start from the base model.",
+                                    run=repr(config.dpo.start_from))) from None
     if start.final_dir() != start.adapter_dir:
-        raise models.ModelError(f"dpo.start_from: run {start.id} has no finished LoRA adapter. Let it finish first, "
-                                "or pick another run.")
+        raise models.ModelError(msg("dpo.start_from: run {run} has no finished LoRA adapter. Let it finish first, "
+                                    "or pick another run.", run=start.id))
     base = start.config().model.name
     if base != config.model.name:
-        raise models.ModelError(f"dpo.start_from: run {start.id} was trained from the model {base!r}, this run uses "
-                                f"{config.model.name!r}. Choose the same model on the Model page.")
+        raise models.ModelError(msg("dpo.start_from: run {run} was trained from the model {base}, this run uses "
+                                    "{model}. Choose the same model on the Model page.", run=start.id,
+                                    base=repr(base), model=repr(config.model.name)))
     return start.adapter_dir
 
 
@@ -143,6 +146,10 @@ def summary(margins: list[float], answers: list[str], examples: list[dict]) -> d
             "closer_to_chosen": sum(map(closer_to_chosen, answers, examples)) / n}
 
 
+# The evaluation's phases as the progress bar names them (msgids, stored in eval/progress.json).
+PHASES = [N_("base: scoring pairs"), N_("base: answering"), N_("tuned: scoring pairs"), N_("tuned: answering")]
+
+
 def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threading.Event | None = None) -> dict:
     """Held-out pairs scored by the model DPO started from and the tuned one (preference accuracy and margin),
     both models' answers to the held-out prompts, and the everyday-questions check; saved to eval/."""
@@ -156,10 +163,10 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
         raise data_mod.DataError(preference.method_mismatch("dpo", loaded.kind))
     examples = val_rows[: rows or config.generation.eval_rows]
     if not examples:
-        raise data_mod.DataError("There are no held-out pairs to evaluate on. Set a validation share above 0 or give "
-                                 "a held-out file.")
+        raise data_mod.DataError(msg("There are no held-out pairs to evaluate on. Set a validation share above 0 or "
+                                     "give a held-out file."))
     if run.final_dir() != run.adapter_dir:
-        raise FileNotFoundError("This run has no trained adapter yet: let it finish first.")
+        raise FileNotFoundError(msg("This run has no trained adapter yet: let it finish first."))
     n, t0, gen = len(examples), time.time(), config.generation
 
     def report(phase, offset):
@@ -177,12 +184,12 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
     prompts = [e["prompt"] for e in examples]
     length = config.training.max_length
     with starting_point(model, bool(config.dpo.start_from)):
-        base_logps = answer_logps(model, tokenizer, examples, length, stop=stop, progress=report("base: scoring pairs", 0))
-        base = generate(model, tokenizer, prompts, gen, progress=report("base: answering", n), stop=stop)
+        base_logps = answer_logps(model, tokenizer, examples, length, stop=stop, progress=report(PHASES[0], 0))
+        base = generate(model, tokenizer, prompts, gen, progress=report(PHASES[1], n), stop=stop)
         base_general = general_check(model, tokenizer, gen, stop)
     tuned_logps = answer_logps(model, tokenizer, examples, length, stop=stop,
-                               progress=report("tuned: scoring pairs", 2 * n))
-    tuned = generate(model, tokenizer, prompts, gen, progress=report("tuned: answering", 3 * n), stop=stop)
+                               progress=report(PHASES[2], 2 * n))
+    tuned = generate(model, tokenizer, prompts, gen, progress=report(PHASES[3], 3 * n), stop=stop)
     tuned_general = general_check(model, tokenizer, gen, stop)
     base_margins = [c - r for c, r in base_logps]
     tuned_margins = [c - r for c, r in tuned_logps]
@@ -218,15 +225,16 @@ def starting_point(model, from_run: bool):
 
 
 def result_rows(results: dict) -> list[dict]:
-    """The summary table of a preference evaluation, for the Evaluate page, the CLI and the report."""
-    start = "base model" if results.get("started_from", "base model") == "base model" else \
-        f"start ({results['started_from']})"
+    """The summary table of a preference evaluation, for the Evaluate page and the CLI: the model's name is a
+    Message (render() it where it is shown), the figures are shares and log-probabilities."""
+    start = msg("base model") if results.get("started_from", "base model") == "base model" else \
+        msg("start ({run})", run=results["started_from"])
     return [{"model": label, "preference accuracy": r["accuracy"], "mean margin": r["margin"],
              "answers closer to chosen": r["closer_to_chosen"]}
-            for label, r in ((start, results["base"]), ("DPO-tuned", results["tuned"]))]
+            for label, r in ((start, results["base"]), (msg("DPO-tuned"), results["tuned"]))]
 
 
-RESULTS_TEXT = ("Preference accuracy: the share of held-out pairs where the model gives the chosen answer a higher "
-                "log-probability than the rejected one. Mean margin: log-probability of chosen minus rejected, "
-                "averaged (higher is a stronger preference). Answers closer to chosen: the model's own answers to "
-                "the held-out prompts share more words with the chosen answer than with the rejected one.")
+RESULTS_TEXT = N_("Preference accuracy: the share of held-out pairs where the model gives the chosen answer a higher "
+                  "log-probability than the rejected one. Mean margin: log-probability of chosen minus rejected, "
+                  "averaged (higher is a stronger preference). Answers closer to chosen: the model's own answers to "
+                  "the held-out prompts share more words with the chosen answer than with the rejected one.")

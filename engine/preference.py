@@ -16,11 +16,22 @@ import statistics
 
 from .data import PREFERENCE_SHAPES as SHAPES
 from .data import SHAREGPT_ROLES, UNREADABLE, LoadedData, Problem, _col, _text
+from .i18n import N_, Message, msg
 
-SHAPE_NAMES = {"preference": "prompt / chosen / rejected", "preference_messages": "chosen / rejected conversations",
-               "preference_hosted": "input / preferred_output / non_preferred_output (hosted services' JSONL)"}
+SHAPE_NAMES = {"preference": N_("prompt / chosen / rejected"),
+               "preference_messages": N_("chosen / rejected conversations"),
+               "preference_hosted": N_("input / preferred_output / non_preferred_output (hosted services' JSONL)")}
 ROLES = {**SHAREGPT_ROLES, "system": "system", "user": "user", "assistant": "assistant"}
 CHOSEN, REJECTED = ("chosen", "chosen_response"), ("rejected", "rejected_response")
+# What was empty or wrong in a pair (the {what} of a problem, and the problem's kind), as msgids.
+EMPTY = {"prompt": N_("empty prompt"), "chosen answer": N_("empty chosen answer"),
+         "rejected answer": N_("empty rejected answer"), "chosen conversation": N_("empty chosen conversation"),
+         "rejected conversation": N_("empty rejected conversation")}
+WHAT = [N_("chosen conversation"), N_("rejected conversation")]  # the others are in data.WHAT
+NO_ANSWER = {"chosen": N_("empty chosen"), "rejected": N_("empty rejected")}
+HINTS = {"preference": N_("Name the columns prompt, chosen and rejected."),
+         "preference_messages": N_("Name the columns chosen and rejected."),
+         "preference_hosted": N_("Give every line input, preferred_output and non_preferred_output.")}
 
 
 def detect_shape(columns: list[str]) -> str | None:
@@ -43,17 +54,18 @@ def required_columns(shape: str, columns: list[str]) -> dict[str, str | None]:
 def _messages(row: dict, column: str, value, problems: list, what: str) -> list[dict] | None:
     """A list of {"role", "content"} (or {"from", "value"}) messages, checked; None with a problem recorded."""
     if not isinstance(value, list) or not value:
-        kind = f"empty {what}" if not value else "wrong type"
-        problems.append(Problem(row["_row"], column, kind, f"the {what} should be a list of messages, each with "
-                                "'role' and 'content'."))
+        kind = EMPTY[what] if not value else N_("wrong type")
+        problems.append(Problem(row["_row"], column, kind, msg("the {what} should be a list of messages, each with "
+                                                               "'role' and 'content'.", what=msg(what))))
         return None
     out = []
     for i, turn in enumerate(value, start=1):
         role = turn.get("role", turn.get("from")) if isinstance(turn, dict) else None
         content = turn.get("content", turn.get("value")) if isinstance(turn, dict) else None
         if ROLES.get(str(role).lower()) is None or not isinstance(content, (str, int, float)):
-            problems.append(Problem(row["_row"], column, "wrong type", f"message {i} of the {what} needs a 'role' "
-                                    "(system, user or assistant) and a text 'content'."))
+            problems.append(Problem(row["_row"], column, N_("wrong type"),
+                                    msg("message {number} of the {what} needs a 'role' (system, user or assistant) "
+                                        "and a text 'content'.", number=i, what=msg(what))))
             return None
         out.append({"role": ROLES[str(role).lower()], "content": str(content)})
     return out
@@ -80,19 +92,21 @@ def _shared_prompt(row: dict, cols: dict, problems: list):
         if turns is None:
             return None
         if turns[-1]["role"] != "assistant" or not turns[-1]["content"].strip():
-            problems.append(Problem(row["_row"], cols[what], f"empty {what}", f"the {what} conversation must end "
-                                    "with a non-empty assistant message (the answer)."))
+            problems.append(Problem(row["_row"], cols[what], NO_ANSWER[what],
+                                    msg("the {what} must end with a non-empty assistant message (the answer).",
+                                        what=msg(f"{what} conversation"))))
             return None
         sides.append(turns)
     prompt, other = sides[0][:-1], sides[1][:-1]
     if not any(m["role"] == "user" and m["content"].strip() for m in prompt):
-        problems.append(Problem(row["_row"], cols["chosen"], "empty prompt", "the conversation has no user "
-                                "message before the answer: there is no prompt."))
+        problems.append(Problem(row["_row"], cols["chosen"], N_("empty prompt"),
+                                msg("the conversation has no user message before the answer: there is no prompt.")))
         return None
     if _norm(prompt) != _norm(other):
-        problems.append(Problem(row["_row"], cols["rejected"], "different prompts", "the chosen and rejected "
-                                "conversations must be the same up to their last answer; here they differ before "
-                                "it. Put both answers after the same messages."))
+        problems.append(Problem(row["_row"], cols["rejected"], N_("different prompts"),
+                                msg("the chosen and rejected conversations must be the same up to their last "
+                                    "answer; here they differ before it. Put both answers after the same "
+                                    "messages.")))
         return None
     return prompt, sides[0][-1:], sides[1][-1:]
 
@@ -121,16 +135,16 @@ def row_to_pair(row: dict, shape: str, cols: dict, problems: list) -> tuple | No
             text = _text({**row, column: value}, column, problems, "prompt")
             prompt = [{"role": "user", "content": text}] if text is not None else None
         if prompt is not None and not any(m["role"] == "user" and m["content"].strip() for m in prompt):
-            problems.append(Problem(row["_row"], column, "empty prompt", "the prompt has no user message."))
+            problems.append(Problem(row["_row"], column, N_("empty prompt"), msg("the prompt has no user message.")))
             prompt = None
         chosen = _answer(row, cols["chosen"], problems, "chosen")
         rejected = _answer(row, cols["rejected"], problems, "rejected")
         if prompt is None or chosen is None or rejected is None:
             return None
     if _norm(chosen) == _norm(rejected):
-        problems.append(Problem(row["_row"], cols["rejected"], "same answers", "the chosen and the rejected answers "
-                                "are the same, so there is no preference to learn. Write a worse answer as "
-                                "rejected, or delete the row."))
+        problems.append(Problem(row["_row"], cols["rejected"], N_("same answers"),
+                                msg("the chosen and the rejected answers are the same, so there is no preference "
+                                    "to learn. Write a worse answer as rejected, or delete the row.")))
         return None
     return prompt, chosen, rejected
 
@@ -143,11 +157,9 @@ def load(name: str, columns: list[str], rows: list[dict], problems: list, notes:
     cols = required_columns(shape, columns)
     missing = [role for role, col in cols.items() if col is None]
     if missing:
-        hint = ("Name the columns prompt, chosen and rejected" if shape == "preference"
-                else "Name the columns chosen and rejected" if shape == "preference_messages"
-                else "Give every line input, preferred_output and non_preferred_output")
-        raise DataError(f"{name}: no column for {', '.join(missing)} (shape '{shape}'; the file has "
-                        f"{', '.join(columns)}). {hint}.")
+        raise DataError(msg("{file}: no column for {missing} (shape '{shape}'; the file has {columns}). "
+                            "{what_to_do}", file=name, missing=", ".join(missing), shape=shape,
+                            columns=", ".join(columns), what_to_do=msg(HINTS[shape])))
     examples = []
     for row in rows:
         if row.get(UNREADABLE):
@@ -161,9 +173,11 @@ def load(name: str, columns: list[str], rows: list[dict], problems: list, notes:
     problems.sort(key=lambda p: (p.row or 0))
     data = LoadedData(name, columns, rows, shape, examples, problems, notes, kind="preference")
     if not examples:
-        first = "; ".join(str(p) for p in problems[:3])
-        raise DataError(f"{name}: none of its {len(rows) or 'data'} pairs can be used ({first}). "
-                        "Fix the rows listed and upload the file again.")
+        first = problems[:3]
+        raise DataError(msg("{file}: none of its {rows} pairs can be used ({first}). Fix the rows listed and upload "
+                            "the file again.", file=name, rows=len(rows),
+                            first=Message("; ".join(f"{{p{i}}}" for i in range(len(first))),
+                                          {f"p{i}": p.text() for i, p in enumerate(first)})))
     return data
 
 
@@ -232,28 +246,39 @@ def compute_stats(data: LoadedData, tokenizer, max_length: int, train: list[dict
 LENGTH_BIAS = 0.7  # above this share (or below 1 - it) the chosen answer's length alone predicts the preference
 
 
-def plain_findings(stats: dict) -> list[str]:
-    """Sentences for what a person should know about their pairs before training."""
+def plain_findings(stats: dict) -> list[Message]:
+    """Messages for what a person should know about their pairs before training."""
     notes = []
     if stats["set_aside"]:
-        notes.append(f"{stats['set_aside']} rows have problems and are set aside (see the list of problems).")
+        notes.append(msg("{rows} rows have problems and are set aside (see the list of problems).",
+                         rows=stats["set_aside"]))
     if stats["duplicate_rows"]:
-        notes.append(f"{stats['duplicate_rows']} pairs repeat an earlier pair; duplicates weigh more in training.")
-    if stats["chosen_cut"] or stats["rejected_cut"]:
-        notes.append(f"The max length of {stats['max_length']} tokens cuts the chosen answer in "
-                     f"{stats['chosen_cut']} pairs and the rejected one in {stats['rejected_cut']}"
-                     + (f"; {stats['rows_dropped']} pairs have a prompt that fills it alone and are skipped"
-                        if stats["rows_dropped"] else "") + ". Raise the max length to keep them whole.")
+        notes.append(msg("{pairs} pairs repeat an earlier pair; duplicates weigh more in training.",
+                         pairs=stats["duplicate_rows"]))
+    if (stats["chosen_cut"] or stats["rejected_cut"]) and stats["rows_dropped"]:
+        notes.append(msg("The max length of {max_length} tokens cuts the chosen answer in {chosen} pairs and the "
+                         "rejected one in {rejected}; {dropped} pairs have a prompt that fills it alone and are "
+                         "skipped. Raise the max length to keep them whole.", max_length=stats["max_length"],
+                         chosen=stats["chosen_cut"], rejected=stats["rejected_cut"], dropped=stats["rows_dropped"]))
+    elif stats["chosen_cut"] or stats["rejected_cut"]:
+        notes.append(msg("The max length of {max_length} tokens cuts the chosen answer in {chosen} pairs and the "
+                         "rejected one in {rejected}. Raise the max length to keep them whole.",
+                         max_length=stats["max_length"], chosen=stats["chosen_cut"], rejected=stats["rejected_cut"]))
     share = stats["chosen_longer"]
-    if share >= LENGTH_BIAS or share <= 1 - LENGTH_BIAS:
-        notes.append(f"The chosen answer is the longer one in {share:.0%} of pairs: the model may learn to prefer "
-                     f"{'long' if share >= LENGTH_BIAS else 'short'} answers rather than what you meant. Add pairs "
-                     "where the better answer is the " + ("shorter" if share >= LENGTH_BIAS else "longer") + " one.")
+    if share >= LENGTH_BIAS:
+        notes.append(msg("The chosen answer is the longer one in {share:.0%} of pairs: the model may learn to prefer "
+                         "long answers rather than what you meant. Add pairs where the better answer is the shorter "
+                         "one.", share=share))
+    elif share <= 1 - LENGTH_BIAS:
+        notes.append(msg("The chosen answer is the longer one in {share:.0%} of pairs: the model may learn to prefer "
+                         "short answers rather than what you meant. Add pairs where the better answer is the longer "
+                         "one.", share=share))
     if stats.get("overlap"):
-        notes.append(f"{stats['overlap']} validation pairs have the same prompt as a training pair, so the "
-                     "validation figures will look better than they really are.")
+        notes.append(msg("{pairs} validation pairs have the same prompt as a training pair, so the validation "
+                         "figures will look better than they really are.", pairs=stats["overlap"]))
     if stats["usable"] < 50:
-        notes.append(f"Only {stats['usable']} usable pairs: results will be fragile; a few hundred is better.")
+        notes.append(msg("Only {usable} usable pairs: results will be fragile; a few hundred is better.",
+                         usable=stats["usable"]))
     return notes
 
 
@@ -263,12 +288,12 @@ def preview_rows(examples: list[dict]) -> list[dict]:
              "system": next((m["content"] for m in e["prompt"] if m["role"] == "system"), "")} for e in examples]
 
 
-def method_mismatch(method: str, kind: str) -> str | None:
-    """A plain sentence when the method and the data do not go together (DPO needs pairs; the others one answer)."""
+def method_mismatch(method: str, kind: str) -> Message | None:
+    """A message when the method and the data do not go together (DPO needs pairs; the others one answer)."""
     if method == "dpo" and kind != "preference":
-        return ("DPO learns from pairs of answers (prompt, chosen, rejected), but this file has one answer per row. "
-                "Choose LoRA on the Model page to learn these answers, or pick a file of pairs.")
+        return msg("DPO learns from pairs of answers (prompt, chosen, rejected), but this file has one answer per "
+                   "row. Choose LoRA on the Model page to learn these answers, or pick a file of pairs.")
     if method != "dpo" and kind == "preference":
-        return ("This file holds pairs of answers (a better and a worse one): choose DPO on the Model page to "
-                "learn the preference, or pick a file with one answer per row.")
+        return msg("This file holds pairs of answers (a better and a worse one): choose DPO on the Model page to "
+                   "learn the preference, or pick a file with one answer per row.")
     return None

@@ -177,7 +177,8 @@ WITH_REASON = {"diverged": N_("Diverged: {reason}"), "failed": N_("Failed: {reas
                "interrupted": N_("Interrupted: {reason}")}
 # Column names of runs.compare's results, shown translated.
 COMPARE_COLUMNS = [N_("run"), N_("status"), N_("steps"), N_("validation loss"), N_("training loss"), N_("minutes"),
-                   N_("exact match (tuned)"), N_("exact match (base)")]
+                   N_("exact match (tuned)"), N_("exact match (base)"), N_("preference accuracy (tuned)"),
+                   N_("preference accuracy (base)"), N_("margin (tuned)"), N_("validation reward accuracy")]
 
 
 def status_message(status: dict) -> Message | None:

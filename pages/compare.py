@@ -24,7 +24,9 @@ settings, results = runs.compare(selected)
 st.subheader(t("Results"))
 shown = {"status": lambda v: t(runs.STATE_NAMES.get(v, v)), "validation loss": lambda v: i18n.number(v, 3),
          "training loss": lambda v: i18n.number(v, 3), "minutes": lambda v: i18n.number(v, 1),
-         "exact match (tuned)": i18n.percent, "exact match (base)": i18n.percent}
+         "exact match (tuned)": i18n.percent, "exact match (base)": i18n.percent,
+         "preference accuracy (tuned)": i18n.percent, "preference accuracy (base)": i18n.percent,
+         "margin (tuned)": lambda v: i18n.number(v, 2), "validation reward accuracy": i18n.percent}
 st.dataframe(pd.DataFrame([{t(k): shown.get(k, lambda v: v)(v) for k, v in row.items()} for row in results]),
              hide_index=True, width="stretch")
 st.subheader(t("Settings"))

@@ -55,7 +55,7 @@ def preference_view(results: dict) -> None:
     pct, num = i18n.percent, i18n.number
     st.subheader(t("Preference on held-out pairs"))
     left, right = st.columns([3, 2])
-    left.dataframe(pd.DataFrame([{t("model"): t(r["model"]), t("preference accuracy"): pct(r["preference accuracy"]),
+    left.dataframe(pd.DataFrame([{t("model"): render(r["model"]), t("preference accuracy"): pct(r["preference accuracy"]),
                                   t("mean margin"): num(r["mean margin"], 2),
                                   t("answers closer to chosen"): pct(r["answers closer to chosen"])}
                                  for r in dpo.result_rows(results)]), hide_index=True, width="stretch")
@@ -72,9 +72,10 @@ def preference_view(results: dict) -> None:
     st.subheader(t("Did it forget what it knew?"))
     st.markdown(t("Everyday questions answered acceptably: **{before}** before, **{after}** after DPO.",
                   before=pct(general["base"]), after=pct(general["tuned"])))
-    st.dataframe(pd.DataFrame(results["general_table"]).rename(columns=lambda c: t(c)), hide_index=True,
-                 width="stretch")
-    st.caption(t("{rows} held-out pairs in {seconds} s.", rows=results["rows"], seconds=round(results["seconds"])))
+    columns = {"prompt": t("prompt"), "base": t("before"), "base_passed": t("✓ before"), "tuned": t("after DPO"),
+               "tuned_passed": t("✓ after DPO")}
+    st.dataframe(pd.DataFrame(results["general_table"]).rename(columns=columns), hide_index=True, width="stretch")
+    st.caption(t("{rows} held-out pairs in {seconds:.0f} s.", rows=results["rows"], seconds=results["seconds"]))
 
 
 results = load_results(run)

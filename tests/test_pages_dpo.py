@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from engine import evaluate, jobs, report, runs
+from engine import evaluate, i18n, jobs, report, runs
 from engine.settings import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,8 +101,8 @@ def test_evaluate_compare_and_report_show_the_preference_figures(finished_dpo_ru
     assert list(summary.columns[:3]) == ["model", "preference accuracy", "mean margin"]
     assert list(summary["model"]) == ["base model", "DPO-tuned"]
     results = evaluate.load_results(finished_dpo_run)
-    assert results["rows"] == 8 and list(summary["preference accuracy"]) == [results["base"]["accuracy"],
-                                                                             results["tuned"]["accuracy"]]
+    assert results["rows"] == 8 and list(summary["preference accuracy"]) == [
+        i18n.percent(results["base"]["accuracy"]), i18n.percent(results["tuned"]["accuracy"])]  # as the page writes them
     side = at.dataframe[1].value
     assert len(side) == 8 and {"after DPO", "before", "chosen (preferred)", "rejected"} <= set(side.columns)
     assert any("Everyday questions" in m.value for m in at.markdown)

@@ -3,6 +3,7 @@ the English catalogue, any label equal to an English msgid, and any text that re
 such as "the", "your", "with") outside technical names and data."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -134,3 +135,31 @@ def test_the_report_is_written_in_the_language_of_the_session(evaluated_run):
                  "taux d'apprentissage", "perte d'entraînement"):
         assert text in page, text
     assert "What we taught the model" not in page and "Before and after" not in page
+
+
+@pytest.fixture(scope="module")
+def evaluated_dpo_run(finished_dpo_run):
+    from engine import dpo
+
+    if evaluate.load_results(finished_dpo_run) is None:
+        dpo.evaluate_run(finished_dpo_run, rows=4)
+    return finished_dpo_run
+
+
+@pytest.mark.parametrize("page", ["dataset", "train", "evaluate"])
+def test_no_dpo_view_shows_english_when_french_is_chosen(page, evaluated_dpo_run):
+    """Preference tuning in French: the demo pairs on the Dataset page (pair statistics, findings, preview), the
+    preference charts and metrics of a DPO run, and its evaluation on held-out pairs."""
+    from tests.test_pages_dpo import PAIRS, pairs_config
+
+    at = french_page(page, pairs_config(), evaluated_dpo_run.id)
+    texts = visible_texts(at)
+    if page == "dataset":  # the demo pairs are chosen (the config's file), loaded and counted
+        assert "polite_replies" in [s.value for s in at.selectbox]
+        assert any("300" in text and "prompt / réponse préférée" in text for text in texts), texts
+    if page == "evaluate":
+        assert evaluate.load_results(evaluated_dpo_run)["kind"] == "preference"
+        assert "Préférence sur les paires mises de côté" in [h.value for h in at.subheader]
+    assert len(texts) > 3, texts
+    columns = list(json.loads((PAIRS / "train.jsonl").read_text(encoding="utf-8").splitlines()[0]))
+    assert not english_left(texts, columns), "\n".join(english_left(texts, columns))
