@@ -24,7 +24,7 @@ if preset != "custom":
                  "docs/presets.md."))
 
 ADVANCED = {"training": i18n.N_("Advanced training settings"), "method": i18n.N_("Advanced LoRA settings"),
-            "generation": i18n.N_("Advanced answer settings")}
+            "dpo": i18n.N_("Advanced DPO settings"), "generation": i18n.N_("Advanced answer settings")}
 
 
 def form(section: str, skip=()):

@@ -146,10 +146,11 @@ def evaluated_dpo_run(finished_dpo_run):
     return finished_dpo_run
 
 
-@pytest.mark.parametrize("page", ["dataset", "train", "evaluate"])
+@pytest.mark.parametrize("page", ["dataset", "model", "settings", "train", "evaluate"])
 def test_no_dpo_view_shows_english_when_french_is_chosen(page, evaluated_dpo_run):
-    """Preference tuning in French: the demo pairs on the Dataset page (pair statistics, findings, preview), the
-    preference charts and metrics of a DPO run, and its evaluation on held-out pairs."""
+    """Preference tuning in French: the demo pairs on the Dataset page (pair statistics, findings, preview), DPO on
+    the Model page, its settings form, the preference charts and metrics of a DPO run, and its evaluation on
+    held-out pairs."""
     from tests.test_pages_dpo import PAIRS, pairs_config
 
     at = french_page(page, pairs_config(), evaluated_dpo_run.id)
