@@ -48,7 +48,7 @@ def progress():
                        total=state["total"]))
 
 
-PHASES = [i18n.N_("loading the models")]  # the other phases are named in engine/evaluate.py
+PHASES = [i18n.N_("loading the models")]  # the other phases are named in engine/evaluate.py and engine/dpo.py
 progress()
 
 def preference_view(results: dict) -> None:
