@@ -28,8 +28,9 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):  # noqa: F811 (the impo
     tab.get_by_role("option", name="Polite replies").click()
     tab.wait_for_selector("text=300 usable examples out of 300 rows")
     settle(tab)
+    tab.wait_for_selector("text=Chosen answer is the longer one")  # the pairs' statistics, once counted
+    settle(tab)
     assert tab.get_by_text("prompt / chosen / rejected").first.is_visible()
-    assert tab.get_by_text("Chosen answer is the longer one").is_visible()
     shot(tab, "14-dpo-dataset")
 
     go(tab, "2. Model")
@@ -50,10 +51,10 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):  # noqa: F811 (the impo
     assert tab.get_by_text("with DPO").first.is_visible()
     tab.get_by_role("button", name="Start training").click()
     tab.wait_for_selector("text=is training")
-    tab.wait_for_function(f"({MARGIN_POINTS})() >= 2", timeout=600_000)  # the live margin chart, no click
+    tab.wait_for_function(f"({MARGIN_POINTS})() >= 2", timeout=900_000)  # the live margin chart, no click
     assert tab.evaluate(f"({MARGIN_POINTS})()") >= 2
     shot(tab, "14-dpo-train-live")
-    tab.wait_for_selector("text=Finished. Go on", timeout=600_000)
+    tab.wait_for_selector("text=Finished. Go on", timeout=900_000)
     settle(tab)
     assert tab.get_by_text("Validation preference accuracy").is_visible()
     shot(tab, "14-dpo-train-finished")
