@@ -50,8 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 def load_config(args) -> RunConfig:
     config = RunConfig.load(args.config) if args.config else RunConfig()
     flags = {k: v for k, v in vars(args).items() if "." in k and v is not None}
-    if "training.preset" in flags:  # a preset flag re-applies the preset; other flags still win
-        settings_mod.set_value(config, "training.preset", flags["training.preset"])
+    if "training.preset" in flags or "method.method" in flags:  # re-apply the preset (each method has its own
+        for key in ("method.method", "training.preset"):        # table); other flags still win
+            if key in flags:
+                settings_mod.set_value(config, key, flags[key])
         config.apply_preset()
     for key, value in flags.items():
         settings_mod.set_value(config, key, value)

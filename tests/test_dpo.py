@@ -207,3 +207,9 @@ def test_dpo_presets_have_their_own_learning_rate():
     assert config.training.learning_rate == 5e-4
     again = RunConfig.from_dict(config.to_dict())
     assert again.to_dict() == config.to_dict()
+    args = cli.build_parser().parse_args(["train", str(ROOT / "assets/configs/ticket_routing.yaml"),
+                                          "--method.method", "dpo"])
+    assert cli.load_config(args).training.learning_rate == 5e-4  # a method flag never keeps the SFT rate
+    args = cli.build_parser().parse_args(["train", str(ROOT / "assets/configs/ticket_routing.yaml"),
+                                          "--method.method", "dpo", "--training.learning_rate", "1e-4"])
+    assert cli.load_config(args).training.learning_rate == 1e-4  # an explicit rate still wins
