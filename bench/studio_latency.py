@@ -63,7 +63,7 @@ def main() -> None:
             tab.set_default_timeout(900_000)
             tab.goto(f"http://127.0.0.1:{port}/dataset")
             wait_idle(tab)
-            tab.get_by_role("combobox").first.click()
+            tab.locator("[data-testid=stMain] [data-testid=stSelectbox]").first.click()  # not the sidebar's language
             tab.get_by_role("option", name=args.dataset.replace("_", " ").capitalize()).click()
             tab.wait_for_selector("text=usable examples")
             wait_idle(tab)

@@ -25,7 +25,7 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):  # noqa: F811 (the impo
     go(tab, "1. Dataset")
     tab.get_by_text("A demo dataset").click()
     settle(tab)
-    tab.locator("[data-testid=stSelectbox]").first.click()
+    tab.locator("[data-testid=stMain] [data-testid=stSelectbox]").first.click()  # not the sidebar's language
     tab.get_by_role("option", name="Polite replies").click()
     tab.wait_for_selector("text=300 usable examples out of 300 rows")
     settle(tab)
