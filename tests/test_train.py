@@ -142,6 +142,12 @@ def test_a_run_left_running_by_a_dead_process_shows_interrupted(tmp_path):
     assert "Resume" in run.status()["message"]
 
 
+def test_warm_up_imports_the_training_libraries_once_in_the_background():
+    code = ("import sys; from engine import jobs; assert 'trl' not in sys.modules; first = jobs.warm_up(); "
+            "first.join(); assert 'trl' in sys.modules and 'peft' in sys.modules; assert jobs.warm_up() is first")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300)
+
+
 def test_one_job_at_a_time_and_stop(tmp_path, tiny_model_dir):
     manager = jobs.JobManager()
     gate = threading.Event()
