@@ -1,7 +1,7 @@
 """The fine-tuning studio: `streamlit run studio.py` (or `make studio`)."""
 import streamlit as st
 
-from engine import i18n, jobs
+from engine import i18n
 from engine.i18n import t
 
 
@@ -17,7 +17,6 @@ def choose_language() -> None:
 
 
 choose_language()
-jobs.warm_up()  # once per server: the training libraries load while the person picks data and settings
 st.set_page_config(page_title=t("Fine-tuning studio"), page_icon=":material/model_training:", layout="wide")
 
 PAGES = {

@@ -3,11 +3,12 @@ import html
 import pandas as pd
 import streamlit as st
 
-from engine import charts, data, i18n, preference, stats
+from engine import charts, data, i18n, jobs, preference, stats
 from engine.i18n import render, t
 from pages.common import config, data_stats, explain, loaded_data, save_upload, tokenizer
 
 st.title(t("1. Dataset"))
+jobs.warm_up()  # the training libraries load in the background while the person gets to Start
 cfg = config()
 
 sources = {"demo": t("A demo dataset"), "upload": t("My own file")}

@@ -1,12 +1,13 @@
 import pandas as pd
 import streamlit as st
 
-from engine import dpo, i18n, models, preflight, speed
+from engine import dpo, i18n, jobs, models, preflight, speed
 from engine.i18n import render, t
 from engine.settings import set_value
 from pages.common import config, data_stats, explain, reset_widgets, settings_help
 
 st.title(t("2. Model"))
+jobs.warm_up()  # the training libraries load in the background while the person gets to Start
 cfg = config()
 device = models.device_info()
 st.info(t("This machine: **{device}**.", device=render(device.describe())) + ("" if device.kind == "cuda" else

@@ -1,11 +1,12 @@
 import streamlit as st
 
-from engine import i18n, preflight
+from engine import i18n, jobs, preflight
 from engine.i18n import render, t
 from engine.settings import ADAPTER_METHODS, PRESET_NOTES, PRESET_TEXT
 from pages.common import config, data_stats, explain, reset_widgets, setting_widget, settings_rows
 
 st.title(t("3. Settings"))
+jobs.warm_up()  # the training libraries load in the background while the person gets to Start
 cfg = config()
 st.session_state["settings_seen"] = True
 

@@ -6,6 +6,7 @@ from engine.settings import PRESET_TEXT
 from pages.common import config, data_stats, explain, live_run, manager
 
 st.title(t("4. Train"))
+jobs.warm_up()  # the training libraries load in the background while the person gets to Start
 cfg = config()
 job = manager().current()
 
