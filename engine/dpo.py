@@ -21,7 +21,6 @@ from pathlib import Path
 from . import data as data_mod
 from . import models, preference
 from .i18n import N_, msg
-from .paths import write_json
 from .runs import Run
 
 
@@ -155,7 +154,7 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
     both models' answers to the held-out prompts, and the everyday-questions check; saved to eval/."""
     from peft import PeftModel
 
-    from .evaluate import general_check, generate, save_results
+    from .evaluate import general_check, generate, progress_reporter, save_results
 
     config = run.config()
     loaded, _, val_rows, _ = data_mod.prepare(config.data)
@@ -169,13 +168,7 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
         raise FileNotFoundError(msg("This run has no trained adapter yet: let it finish first."))
     n, t0, gen = len(examples), time.time(), config.generation
 
-    def report(phase, offset):
-        def callback(count, _n):
-            state = {"done": offset + count, "total": 4 * n, "phase": phase, "time": time.time()}
-            write_json(run.eval_dir / "progress.json", state)
-            if progress:
-                progress(state["done"], state["total"], phase)
-        return callback
+    report = progress_reporter(run, 4 * n, progress)  # scoring and answering, base and tuned
 
     model, tokenizer, _ = models.load(config.model.name, config.model.allow_pickle)
     model = PeftModel.from_pretrained(model, str(run.adapter_dir))

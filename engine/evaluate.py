@@ -136,6 +136,19 @@ def general_check(model, tokenizer, settings: GenerationSettings, stop=None) -> 
             for i, a in zip(items, answers)]
 
 
+def progress_reporter(run: Run, total: int, progress=None):
+    """report(phase, offset) -> a callback(count, n) that writes eval/progress.json and tells the caller, for
+    an evaluation made of several passes adding up to `total` items."""
+    def report(phase, offset):
+        def callback(count, _n):
+            state = {"done": offset + count, "total": total, "phase": phase, "time": time.time()}
+            write_json(run.eval_dir / "progress.json", state)
+            if progress:
+                progress(state["done"], state["total"], phase)
+        return callback
+    return report
+
+
 def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threading.Event | None = None,
                  shots: int = 3) -> dict:
     """Base, prompting baseline and tuned answers on held-out rows, plus the general check; saved to eval/.
@@ -158,14 +171,7 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
     n = len(examples)
     t0 = time.time()
 
-    def report(phase, offset):
-        """Progress over the three answer passes (3 x n answers), to the caller and to eval/progress.json."""
-        def callback(count, _n):
-            state = {"done": offset + count, "total": 3 * n, "phase": phase, "time": time.time()}
-            write_json(run.eval_dir / "progress.json", state)
-            if progress:
-                progress(state["done"], state["total"], phase)
-        return callback
+    report = progress_reporter(run, 3 * n, progress)  # the three answer passes
 
     prompts = [e["prompt"] for e in examples]
     references = [e["completion"][0]["content"] for e in examples]
