@@ -465,12 +465,15 @@ def load_data(path, shape: str = "auto", prompt_column: str = "", answer_column:
     problems.sort(key=lambda p: (p.row or 0))
     data = LoadedData(name, columns, rows, shape, examples, problems, notes)
     if not examples:
-        first = problems[:3]
         raise DataError(msg("{file}: none of its {rows} rows can be used ({first}). Fix the rows listed and "
-                            "upload the file again.", file=name, rows=len(rows),
-                            first=Message("; ".join(f"{{p{i}}}" for i in range(len(first))),
-                                          {f"p{i}": p.text() for i, p in enumerate(first)})))
+                            "upload the file again.", file=name, rows=len(rows), first=first_problems(problems)))
     return data
+
+
+def first_problems(problems: list[Problem], count: int = 3) -> Message:
+    """The first few problems as one message ("a; b; c"), each still translatable on its own."""
+    first = problems[:count]
+    return Message("; ".join(f"{{p{i}}}" for i in range(len(first))), {f"p{i}": p.text() for i, p in enumerate(first)})
 
 
 def split(examples: list[dict], val_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import statistics
 
 from .data import PREFERENCE_SHAPES as SHAPES
-from .data import SHAREGPT_ROLES, UNREADABLE, LoadedData, Problem, _col, _text
+from .data import SHAREGPT_ROLES, UNREADABLE, LoadedData, Problem, _col, _text, first_problems
 from .i18n import N_, Message, msg
 
 SHAPE_NAMES = {"preference": N_("prompt / chosen / rejected"),
@@ -173,11 +173,8 @@ def load(name: str, columns: list[str], rows: list[dict], problems: list, notes:
     problems.sort(key=lambda p: (p.row or 0))
     data = LoadedData(name, columns, rows, shape, examples, problems, notes, kind="preference")
     if not examples:
-        first = problems[:3]
         raise DataError(msg("{file}: none of its {rows} pairs can be used ({first}). Fix the rows listed and upload "
-                            "the file again.", file=name, rows=len(rows),
-                            first=Message("; ".join(f"{{p{i}}}" for i in range(len(first))),
-                                          {f"p{i}": p.text() for i, p in enumerate(first)})))
+                            "the file again.", file=name, rows=len(rows), first=first_problems(problems)))
     return data
 
 
