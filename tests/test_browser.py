@@ -7,90 +7,18 @@ to tests/artifacts/screenshots/.
 """
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "tests" / "artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+from browser import (MARKS, ROOT, SHOTS, go, open_report, open_tab, screenshot_on_failure, see,  # noqa: F401
+                     settle, shot, studio)
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
-def studio(studio_home):
-    port = free_port()
-    env = {**os.environ, "STUDIO_HOME": str(studio_home), "PYTHONPATH": str(ROOT)}
-    log = open(studio_home / "streamlit.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "studio.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    proc.wait(30)
-
-
-@pytest.fixture(autouse=True)
-def screenshot_on_failure(request):
-    yield
-    report = getattr(request.node, "rep_call", None)
-    tab = request.node.funcargs.get("page")
-    if report is not None and report.failed and tab is not None:
-        tab.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
-
-
-@pytest.fixture(scope="module")
-def page(studio):
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 2200})
-        tab.set_default_timeout(120_000)
-        tab.goto(f"{studio}/runs")  # a bookmark as the fresh server's first request still gets the navigation
+def page(studio):  # noqa: F811 (the server fixture imported above)
+    with open_tab(f"{studio}/runs") as tab:  # a bookmark as the fresh server's first request gets the navigation
         yield tab
-        browser.close()
-
-
-def settle(tab) -> None:
-    """Wait until Streamlit has finished running the page script."""
-    time.sleep(1.0)
-    tab.wait_for_function("!document.querySelector('[data-testid=stStatusWidget]')")
-    time.sleep(0.5)
-
-
-def go(tab, label: str) -> None:
-    tab.get_by_role("link", name=label).first.click()
-    tab.wait_for_selector(f"h1:has-text('{label}')")
-    settle(tab)
-
-
-def shot(tab, name: str) -> None:
-    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_the_whole_walk_in_a_real_browser(page, studio_home):
@@ -99,7 +27,7 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     tab.get_by_role("link", name="Home").first.click()
     tab.wait_for_selector("h1:has-text('Fine-tuning studio')")
     settle(tab)
-    assert tab.get_by_text("Is fine-tuning the right tool for you?").is_visible()
+    see(tab.get_by_text("Is fine-tuning the right tool for you?"))
     shot(tab, "1-home")
 
     go(tab, "1. Dataset")
@@ -108,7 +36,7 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     tab.locator("input[type=file]").first.set_input_files(str(ROOT / "assets/data/ticket_routing/train.csv"))
     tab.wait_for_selector("text=300 usable examples out of 300 rows")
     settle(tab)
-    assert tab.get_by_text("One example, exactly as the model sees it").is_visible()
+    see(tab.get_by_text("One example, exactly as the model sees it"))
     assert (studio_home / "uploads" / "train.csv").exists()
     shot(tab, "2-dataset")
 
@@ -118,7 +46,7 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
 
     go(tab, "3. Settings")
     tab.wait_for_selector("text=Pre-flight check")
-    assert tab.get_by_text("Quick demo", exact=True).first.is_visible()
+    see(tab.get_by_text("Quick demo", exact=True).first)
     steps = tab.get_by_role("spinbutton", name="Max steps")
     steps.fill("8")  # a short run keeps the test quick; the walk is the same
     steps.press("Enter")
@@ -163,7 +91,7 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     tab.get_by_role("button", name="Evaluate").click()
     tab.wait_for_selector("text=Side by side", timeout=600_000)
     settle(tab)
-    assert tab.get_by_text("Did it forget what it knew?").is_visible()
+    see(tab.get_by_text("Did it forget what it knew?"))
     shot(tab, "9-evaluate")
 
     go(tab, "Chat")
@@ -185,24 +113,20 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     download.value.save_as(saved)
     shot(tab, "11-export")
 
-    report = tab.context.browser.new_page()
-    report.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else
-                 route.continue_())  # no network: the file must stand alone
-    report.goto(saved.as_uri())
-    report.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
-    assert report.get_by_text("What we taught the model").is_visible()
+    report = open_report(tab, saved)
+    see(report.get_by_text("What we taught the model"))
     report.screenshot(path=str(SHOTS / "12-report.png"), full_page=True)
     report.close()
 
     # Take it home: the GGUF file for Ollama / llama.cpp, written in the background with a progress bar.
-    assert tab.get_by_text("GGUF for Ollama / llama.cpp / LM Studio").is_visible()
+    see(tab.get_by_text("GGUF for Ollama / llama.cpp / LM Studio"))
     tab.get_by_role("button", name="Write the GGUF file").click()
     tab.wait_for_selector("text=.gguf written", timeout=600_000)
     tab.wait_for_selector("code:has-text('ollama create')")  # the commands to type
     tab.wait_for_selector("code:has-text('PARAMETER stop')")  # the Modelfile
     settle(tab)
-    assert tab.get_by_text("MB (F16)").is_visible()
-    assert tab.get_by_role("button", name="Download GGUF + Modelfile (zip)").is_visible()
+    see(tab.get_by_text("MB (F16)"))
+    see(tab.get_by_role("button", name="Download GGUF + Modelfile (zip)"))
     gguf = list((studio_home / "runs" / run_id / "export" / "gguf").glob("*-f16.gguf"))
     assert gguf and gguf[0].stat().st_size > 100e6
     shot(tab, "13-gguf-export")

@@ -2,16 +2,16 @@
 
 Choose the demo preference pairs, method DPO on the Model page, start training the real default model, watch the
 reward-margin chart reach two points, let it finish, and evaluate: the preference accuracy before and after on
-held-out pairs. The server, the browser and the helpers are the ones of tests/test_browser.py; screenshots go
+held-out pairs. The server, the browser and the helpers are those of tests/browser.py; screenshots go
 to tests/artifacts/screenshots/ (14-dpo-*.png, 15-dpo-*.png).
 """
 from __future__ import annotations
 
 import pytest
 
-from test_browser import CHROMIUM, go, page, screenshot_on_failure, settle, shot, studio  # noqa: F401 (fixtures)
+from browser import MARKS, go, open_tab, screenshot_on_failure, see, settle, shot, studio  # noqa: F401 (fixtures)
 
-pytestmark = [pytest.mark.slow]
+pytestmark = MARKS
 
 MARGIN_POINTS = """() => [...document.querySelectorAll('.js-plotly-plot')]
     .filter(p => (p.data || []).some(t => t.name === 'training margin'))
@@ -19,7 +19,13 @@ MARGIN_POINTS = """() => [...document.querySelectorAll('.js-plotly-plot')]
     .reduce((a, b) => Math.max(a, b), 0)"""  # points on the margin chart: validation (step 0 on) and training
 
 
-def test_a_dpo_run_in_a_real_browser(page, studio_home):  # noqa: F811 (the imported fixture)
+@pytest.fixture(scope="module")
+def page(studio):  # noqa: F811 (the server fixture imported above)
+    with open_tab(f"{studio}/runs") as tab:
+        yield tab
+
+
+def test_a_dpo_run_in_a_real_browser(page, studio_home):
     tab = page
     tab.wait_for_selector("h1:has-text('Runs')")
     go(tab, "1. Dataset")
@@ -31,7 +37,7 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):  # noqa: F811 (the impo
     settle(tab)
     tab.wait_for_selector("text=Chosen answer is the longer one")  # the pairs' statistics, once counted
     settle(tab)
-    assert tab.get_by_text("prompt / chosen / rejected").first.is_visible()
+    see(tab.get_by_text("prompt / chosen / rejected").first)
     shot(tab, "14-dpo-dataset")
 
     go(tab, "2. Model")
@@ -49,7 +55,7 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):  # noqa: F811 (the impo
     settle(tab)
 
     go(tab, "4. Train")
-    assert tab.get_by_text("with DPO").first.is_visible()
+    see(tab.get_by_text("with DPO").first)
     tab.get_by_role("button", name="Start training").click()
     tab.wait_for_selector("text=is training")
     tab.wait_for_function(f"({MARGIN_POINTS})() >= 2", timeout=900_000)  # the live margin chart, no click
@@ -57,7 +63,7 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):  # noqa: F811 (the impo
     shot(tab, "14-dpo-train-live")
     tab.wait_for_selector("text=Finished. Go on", timeout=900_000)
     settle(tab)
-    assert tab.get_by_text("Validation preference accuracy").is_visible()
+    see(tab.get_by_text("Validation preference accuracy"))
     shot(tab, "14-dpo-train-finished")
 
     go(tab, "Evaluate")
@@ -68,7 +74,7 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):  # noqa: F811 (the impo
     tab.get_by_role("button", name="Evaluate").click()
     tab.wait_for_selector("text=Preference on held-out pairs", timeout=600_000)
     settle(tab)
-    assert tab.get_by_text("Did it forget what it knew?").is_visible()
+    see(tab.get_by_text("Did it forget what it knew?"))
     tab.wait_for_selector("[role=gridcell]:has-text('DPO-tuned')", state="attached")  # the before/after table
-    assert tab.get_by_text("Preference accuracy: the share of held-out pairs").is_visible()
+    see(tab.get_by_text("Preference accuracy: the share of held-out pairs"))
     shot(tab, "15-dpo-evaluate")

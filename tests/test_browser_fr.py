@@ -2,36 +2,27 @@
 the sidebar switches language, then upload, train (quick preset cut to 4 steps), evaluate on 2 rows with short answers and the
 stakeholder report, opened offline. Screenshots go to tests/artifacts/screenshots/fr-*.png.
 
-The server, the screenshots and the waits come from tests/test_browser.py; only the words differ.
+The server, the screenshots and the waits come from tests/browser.py; only the words differ.
 """
 from __future__ import annotations
 
 import pytest
 
-from tests.test_browser import (CHROMIUM, FLAGS, ROOT, SHOTS, go, screenshot_on_failure, settle,  # noqa: F401
-                                studio)
+from browser import (MARKS, ROOT, SHOTS, go, open_report, open_tab, screenshot_on_failure, see,  # noqa: F401
+                     settle, studio)
+from browser import shot as english_shot
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
-                                 reason="Debian chromium is not installed")]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def page(studio):  # noqa: F811 (the server fixture imported above)
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 2200}, locale="fr-FR")
-        tab.set_default_timeout(120_000)
-        tab.goto(studio)
+    with open_tab(studio, locale="fr-FR") as tab:
         yield tab
-        browser.close()
 
 
 def shot(tab, name: str) -> None:
-    tab.screenshot(path=str(SHOTS / f"fr-{name}.png"), full_page=True)
+    english_shot(tab, f"fr-{name}")
 
 
 def choose_language(tab, name: str) -> None:
@@ -49,7 +40,7 @@ def test_the_walk_in_french_in_a_real_browser(page, studio_home):
     tab.wait_for_selector("h1:has-text('Fine-tuning studio')")
     choose_language(tab, "Français")
     tab.wait_for_selector("h1:has-text(\"Studio d'affinage\")")
-    assert tab.get_by_text("L'affinage est-il le bon outil pour vous ?").is_visible()
+    see(tab.get_by_text("L'affinage est-il le bon outil pour vous ?"))
     shot(tab, "1-home")
 
     go(tab, "1. Jeu de données")
@@ -59,7 +50,7 @@ def test_the_walk_in_french_in_a_real_browser(page, studio_home):
     tab.wait_for_selector("text=300 exemples utilisables sur 300 lignes")
     tab.wait_for_selector(".js-plotly-plot .main-svg")  # the charts drawn, for the screenshot
     settle(tab)
-    assert tab.get_by_text("Un exemple, exactement comme le modèle le voit").is_visible()
+    see(tab.get_by_text("Un exemple, exactement comme le modèle le voit"))
     shot(tab, "2-dataset")
 
     go(tab, "2. Modèle")
@@ -93,7 +84,7 @@ def test_the_walk_in_french_in_a_real_browser(page, studio_home):
     tab.get_by_role("button", name="Évaluer").click()
     tab.wait_for_selector("text=Côte à côte", timeout=600_000)
     settle(tab)
-    assert tab.get_by_text("A-t-il oublié ce qu'il savait ?").is_visible()
+    see(tab.get_by_text("A-t-il oublié ce qu'il savait ?"))
     shot(tab, "9-evaluate")
 
     go(tab, "Exporter")
@@ -105,13 +96,9 @@ def test_the_walk_in_french_in_a_real_browser(page, studio_home):
     download.value.save_as(saved)
     shot(tab, "11-export")
 
-    report = tab.context.browser.new_page(locale="fr-FR")
-    report.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else
-                 route.continue_())  # no network: the file must stand alone
-    report.goto(saved.as_uri())
-    report.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
-    assert report.get_by_text("Ce que nous avons appris au modèle").is_visible()
-    assert report.get_by_text("Avant et après").is_visible()
+    report = open_report(tab, saved, locale="fr-FR")
+    see(report.get_by_text("Ce que nous avons appris au modèle"))
+    see(report.get_by_text("Avant et après"))
     assert report.locator("html").get_attribute("lang") == "fr"
     text = report.inner_text("body")
     assert "taux d'apprentissage" in text and "What we taught" not in text
