@@ -1,4 +1,4 @@
-"""What every page shares: the user's choices in session state, the job manager, settings widgets, run views.
+"""What every page shares: the user's choices in session state, the job manager, settings widgets, run picking.
 
 Only drawing and session state here; everything computed lives in engine/.
 """
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine import charts, data, i18n, jobs, models, runs, stats
+from engine import data, i18n, jobs, models, runs, stats
 from engine.paths import uploads_dir
 from engine.export import ExportError
 from engine.i18n import render, t
@@ -167,85 +167,6 @@ def settings_rows(section: str, skip=()) -> list[dict]:
 
 def settings_help(key: str) -> str:
     return t(next(r["help"] for r in describe() if r["key"] == key))
-
-
-# ---------------------------------------------------------------- a run on screen
-
-def show_status(run: runs.Run, status: dict) -> None:
-    level, text = runs.describe_state(status)
-    getattr(st, level)(render(text))
-    if status["state"] == "running" and status.get("max_steps"):
-        step, total = status.get("step", 0), status["max_steps"]
-        left = status.get("remaining_s")
-        text = (t("Step {step} of {total}, about {minutes} min {seconds} s left", step=step, total=total,
-                  minutes=int(left // 60), seconds=int(left % 60)) if left else
-                t("Step {step} of {total}", step=step, total=total))
-        st.progress(min(step / total, 1.0), text=text)
-
-
-def show_charts(metrics: list[dict], key: str) -> None:
-    if not metrics:
-        st.caption(t("The charts appear after the first logged step."))
-        return
-    left, right = st.columns(2)
-    left.plotly_chart(charts.loss_chart(metrics), key=f"{key}-loss", width="stretch")
-    right.plotly_chart(charts.series_chart(metrics, "learning_rate", t("Learning rate"), t("learning rate")),
-                       key=f"{key}-lr", width="stretch")
-    if any(r.get("tokens_per_s") for r in metrics):
-        left.plotly_chart(charts.series_chart(metrics, "tokens_per_s", t("Throughput"), t("tokens per second")),
-                          key=f"{key}-tps", width="stretch")
-    if any(r.get("grad_norm") is not None for r in metrics):
-        right.plotly_chart(charts.series_chart(metrics, "grad_norm", t("Gradient norm"), t("norm")),
-                           key=f"{key}-gn", width="stretch")
-    if charts.has_preference(metrics):  # DPO: is the preference moving, on training and validation pairs?
-        left, right = st.columns(2)
-        left.plotly_chart(charts.preference_chart(metrics, "margins"), key=f"{key}-margin", width="stretch")
-        right.plotly_chart(charts.preference_chart(metrics, "accuracies"), key=f"{key}-acc", width="stretch")
-        left.plotly_chart(charts.preference_chart(metrics, "rewards"), key=f"{key}-rewards", width="stretch")
-
-
-def final_metrics(status: dict) -> None:
-    final = status.get("final") or {}
-    if not final:
-        return
-    cols = st.columns(4)
-    num = i18n.number
-    cols[0].metric(t("Steps"), num(final.get("steps"), 0))
-    if "eval_loss" in final:
-        cols[1].metric(t("Validation loss"), num(final["eval_loss"], 3),
-                       delta=num(final["eval_loss"] - final.get("first_eval_loss", final["eval_loss"]), 3),
-                       delta_color="inverse")
-    cols[2].metric(t("Training loss (mean)"), num(final.get("train_loss", 0), 3))
-    cols[3].metric(t("Training time"), t("{minutes:.1f} min", minutes=final.get("runtime_s", 0) / 60))
-    if "eval_accuracy" in final:
-        cols = st.columns(4)
-        cols[0].metric(t("Validation preference accuracy"), i18n.percent(final["eval_accuracy"]),
-                       help=t("Share of held-out pairs where the tuned model moved the chosen answer above the "
-                              "rejected one, compared with where it started."))
-        cols[1].metric(t("Validation reward margin"), num(final.get("eval_margin", 0), 2))
-
-
-def live_run(run_id: str, key: str = "live") -> None:
-    """Status, progress and charts of a run; refreshes itself every 2 s while the run is going (every 1 s
-    measured 174 s instead of 113 s for the quick preset: the redraws took CPU from training on 2 cores)."""
-    run = runs.get_run(run_id)
-
-    def active() -> bool:
-        job = manager().current()
-        return run.status()["state"] in ("running", "queued") or (job is not None and job.run.id == run_id)
-
-    going = active()
-
-    @st.fragment(run_every=2.0 if going else None)
-    def draw():
-        status = run.status()
-        show_status(run, status)
-        final_metrics(status)
-        show_charts(run.metrics(), key)
-        if going and not active():
-            st.rerun()  # once the job is over, so the whole page shows the ended run (buttons, links)
-
-    draw()
 
 
 def step_states() -> dict[str, bool]:

@@ -3,7 +3,7 @@ import streamlit as st
 
 from engine import i18n, runs
 from engine.i18n import t
-from pages.common import live_run
+from pages.live import live_run
 
 st.title(t("Runs"))
 found = runs.list_runs()

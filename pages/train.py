@@ -3,7 +3,8 @@ import streamlit as st
 from engine import jobs, preflight, runs
 from engine.i18n import render, t
 from engine.settings import PRESET_TEXT
-from pages.common import config, data_stats, explain, live_run, manager
+from pages.common import config, data_stats, explain, manager
+from pages.live import live_run
 
 st.title(t("4. Train"))
 jobs.warm_up()  # the training libraries load in the background while the person gets to Start
