@@ -33,6 +33,14 @@ CANDIDATES = [
     ("quick, LoRA dropout 0.05", "quick", {"method.lora_dropout": 0.05}),
     ("quick, fp32", "quick", {"training.precision": "fp32"}),
     ("quick, as before the levers", "quick", {"method.lora_dropout": 0.05, "training.precision": "fp32"}),
+    # What the ticket model forgot (everyday questions answered "team: ... | ..."): smaller or fewer adapters,
+    # fewer steps, a lower rate.
+    ("quick, LoRA rank 8", "quick", {"method.lora_r": 8, "method.lora_alpha": 16}),
+    ("quick, attention layers only", "quick", {"method.target_modules": "q_proj,k_proj,v_proj,o_proj"}),
+    ("quick, 30 steps", "quick", {"training.max_steps": 30}),
+    ("quick, lr 5e-4", "quick", {"training.learning_rate": 5e-4}),
+    # The fix that worked: the starting model's own everyday answers mixed in (engine/everyday.py, on by default).
+    ("quick, no everyday answers", "quick", {"training.everyday_share": 0.0}),
 ]
 
 # DPO on the polite_replies pairs: the quick preset's learning rate and beta were chosen from these; "lr 1e-3"

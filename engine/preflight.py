@@ -176,13 +176,14 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
     """Steps, time, memory and disk for this config on this device, with plain verdicts.
 
     stats: the data's token statistics (stats.compute_stats): mean and longest row, validation rows."""
-    from . import speed
+    from . import everyday, speed
 
     device = models.device_info()
     shape = model_shape(config.model.name)
     t, m = config.training, config.method
     levers = speed.choose(device, t.precision, t.max_length)
-    steps = steps_for(config, train_rows)
+    extra = everyday.rows_to_add(t.everyday_share, train_rows, m.method)
+    steps = steps_for(config, train_rows + extra)
     mean_tokens = min(stats.get("mean") or t.max_length, t.max_length)
     flops_per_token = STEP_FLOPS[m.method] * shape["parameters"]
     sequences = SEQUENCES_PER_EXAMPLE.get(m.method, 1)
@@ -195,6 +196,9 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
     passes = 1 + steps // t.eval_every if stats.get("val_rows") else 0
     forwards = 2 if m.method == "dpo" else 1  # DPO scores each pair with the model and the reference
     seconds += passes * stats.get("val_rows", 0) * sequences * forwards * mean_tokens * 2 * shape["parameters"] / rate
+    cached = not extra or everyday.cached_answers(config.model.name, config.model.allow_pickle) is not None
+    if not cached:
+        seconds += everyday.generation_seconds(shape["parameters"], rate)
     trained = trained_parameters(shape, m.method, m.lora_r)
     from .preference import method_mismatch
 
@@ -210,4 +214,5 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
     return {"steps": steps, "seconds": seconds, "memory": memory, "memory_verdict": verdict,
             "memory_sentence": sentence, "disk_needed_gb": disk_needed, "disk_free_gb": disk_free,
             "disk_ok": disk_needed < disk_free * 0.9, "device": device.describe(), "parameters": shape["parameters"],
-            "trained_parameters": trained, "levers": levers.notes}
+            "trained_parameters": trained, "levers": levers.notes, "everyday_rows": extra,
+            "everyday_cached": cached}

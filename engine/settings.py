@@ -118,6 +118,11 @@ class TrainingSettings:
                               "same memory).", min=1, max=1024, advanced=True)
     max_length: int = setting(256, "Longest example in tokens; longer ones are cut.", min=16, max=32768,
                             label="Max length (tokens)")
+    everyday_share: float = setting(0.1, "Mix in the starting model's own answers to everyday questions, as this "
+                                    "share of your rows (at most 40), so the tuned model keeps answering ordinary "
+                                    "questions as before instead of answering everything in your task's format. 0 "
+                                    "turns it off. Not used by DPO.", min=0.0, max=0.5,
+                                    label="Keep everyday skills (share of rows)")
     warmup_ratio: float = setting(0.1, "Share of steps spent ramping the learning rate up.", min=0.0, max=0.5,
                                   advanced=True)
     lr_scheduler: str = setting("cosine", "How the learning rate changes over the run.",

@@ -17,7 +17,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 
 from . import data as data_mod
-from . import models, runs, speed
+from . import everyday, models, runs, speed
 from .i18n import N_, Message, msg
 from .runs import Run
 
@@ -259,6 +259,8 @@ def build_sft_trainer(run: Run, config, stop=None, callbacks=(), on_record=None,
     levers = choose_levers(config, device)
     model, tokenizer = load_model(config, device, levers, **(
         {"quantization_config": qlora_config(device)} if m.method == "qlora" else {}))
+    train_rows = train_rows + everyday.for_run(run, config, model, tokenizer, len(train_rows), on_generate=lambda:
+                                               run.set_status("running", message=msg(WRITING_EVERYDAY)))
     peft_config = lora_config(m) if m.method in ("lora", "qlora") else None
     has_val = bool(val_rows)
     args = SFTConfig(
@@ -273,6 +275,10 @@ def build_sft_trainer(run: Run, config, stop=None, callbacks=(), on_record=None,
                             processing_class=tokenizer, peft_config=peft_config,
                             callbacks=[*callbacks, studio])  # injected faults act within the step, before the studio looks
     return finish_build(trainer, studio, levers, late_start_eval=has_val and not resuming and peft_config is not None)
+
+
+WRITING_EVERYDAY = N_("Writing the starting model's answers to everyday questions (once per model; about a "
+                      "minute on a CPU).")
 
 
 def eval_batch_size(train_batch: int) -> int:

@@ -84,6 +84,11 @@ cols[3].metric(t("Disk for checkpoints"), t("{mb:.0f} MB", mb=check["disk_needed
                help=t("{gb:.0f} GB free", gb=check["disk_free_gb"]))
 {"ok": st.success, "tight": st.warning}.get(check["memory_verdict"], st.error)(render(check["memory_sentence"]))
 st.caption(t("Chosen for speed on this machine:") + " " + " ".join(render(n) for n in check["levers"]))
+if check["everyday_rows"]:
+    st.caption(t("Keeping everyday skills: {rows} of the starting model's own answers to everyday questions are mixed "
+                 "into your {train} rows.", rows=check["everyday_rows"], train=len(train_rows))
+               + ("" if check["everyday_cached"] else " " + t("They are written once for this model before the "
+                                                             "first step (included in the estimated time).")))
 if not check["disk_ok"]:
     st.error(t("Not enough free disk: checkpoints need about {needed:.1f} GB, {free:.1f} GB are free. Keep fewer "
                "checkpoints or free some space.", needed=check["disk_needed_gb"], free=check["disk_free_gb"]))
