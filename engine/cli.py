@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import i18n
+from . import everyday, i18n
 from . import settings as settings_mod
 from .i18n import render, t
 from .settings import RunConfig, SettingsError
@@ -150,6 +150,9 @@ def cmd_evaluate(args) -> int:
     general = results["general"]
     print(t("everyday questions answered acceptably: {base:.0%} base, {tuned:.0%} tuned", base=general["base"],
             tuned=general["tuned"]))
+    advice = everyday.forgetting_advice(run.config().training.everyday_share, general)
+    if advice:
+        print(render(advice))
     print(f"on {results['rows']} held-out rows in {results['seconds']} s; table in {run.eval_dir / 'rows.json'}")
     return 0
 

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from . import models
+from .i18n import Message, msg
 from .paths import home, read_json, write_json
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "eval"
@@ -105,6 +106,23 @@ def for_run(run, config, model, tokenizer, train_rows: int, on_generate=None) ->
     chosen = examples(answers_for(model, tokenizer, config.model.name, config.model.allow_pickle, on_generate), n)
     write_json(run.path / RUN_FILE, chosen)
     return chosen
+
+
+def mixed_in(run) -> int:
+    """How many everyday examples a run trained on (0 when the setting was off, or before it existed)."""
+    return len(read_json(run.path / RUN_FILE, []))
+
+
+def forgetting_advice(share: float, general: dict) -> Message | None:
+    """A plain next step when the tuned model answers clearly fewer everyday questions than the starting one."""
+    if general["tuned"] >= general["base"] - 0.1:
+        return None
+    if share <= 0:
+        return msg("It answers fewer everyday questions than before, and 'Keep everyday skills' was off for this "
+                   "run: set it to 0.1 on the Settings page and train again.")
+    return msg("It answers fewer everyday questions than before. Raise 'Keep everyday skills' on the Settings page "
+               "(this run used {share:.0%}), or lower the learning rate or the number of steps, and train again.",
+               share=share)
 
 
 def generation_seconds(parameters: int, rate_flops: float) -> float:

@@ -8,7 +8,7 @@ import html
 from datetime import datetime
 from pathlib import Path
 
-from . import charts, data, export, i18n, models, stats
+from . import charts, data, everyday, export, i18n, models, stats
 from .evaluate import load_results
 from .i18n import msg, t
 from .paths import write_atomic
@@ -60,7 +60,13 @@ def plain_settings(run: Run) -> str:
               examples=tr.batch_size * tr.grad_accum, lr=tr.learning_rate, schedule=tr.lr_scheduler,
               max_length=tr.max_length, loss_on=t("Loss was computed on the answers only.") if m.answers_only else
               t("Loss was computed on whole examples."),
-              minutes=status.get("final", {}).get("runtime_s", 0) / 60)
+              minutes=status.get("final", {}).get("runtime_s", 0) / 60) + everyday_sentence(run)
+
+
+def everyday_sentence(run: Run) -> str:
+    n = everyday.mixed_in(run)
+    return " " + t("We also mixed in {n} of the starting model's own answers to everyday questions, so that it "
+                   "keeps answering ordinary questions as before.", n=n) if n else ""
 
 
 def take_home(run: Run) -> str:

@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from engine import charts, dpo, i18n, jobs
+from engine import charts, dpo, everyday, i18n, jobs
 from engine.evaluate import load_results
 from engine.i18n import render, t
 from engine.paths import read_json
@@ -120,6 +120,9 @@ if results.get("general_table"):
     general = results["general"]
     st.markdown(t("Everyday questions answered acceptably: **{before:.0%}** before, **{after:.0%}** after "
                   "fine-tuning.", before=general["base"], after=general["tuned"]))
+    advice = everyday.forgetting_advice(run.config().training.everyday_share, general)
+    if advice:
+        st.info(render(advice), icon=":material/lightbulb:")
     columns = {"prompt": t("prompt"), "base": t("base"), "base_passed": t("✓ base"), "tuned": t("fine-tuned"),
                "tuned_passed": t("✓ tuned")}
     st.dataframe(pd.DataFrame(results["general_table"]).rename(columns=columns), hide_index=True, width="stretch")

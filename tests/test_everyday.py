@@ -103,3 +103,17 @@ def test_the_estimate_counts_the_rows_and_the_writing(tmp_path, tiny_model_dir, 
     assert cached["everyday_cached"] and cached["seconds"] < check["seconds"]
     config.training.everyday_share = 0.0
     assert preflight.preflight(config, 32, stats)["steps"] == 8
+
+
+def test_advice_when_it_forgot_and_the_report_says_what_was_mixed_in(tmp_path, tiny_model_dir):
+    from engine import report
+    from engine.i18n import render
+
+    assert everyday.forgetting_advice(0.1, {"base": 0.58, "tuned": 0.5}) is None  # within one question
+    assert "this run used 10%" in render(everyday.forgetting_advice(0.1, {"base": 0.58, "tuned": 0.17}))
+    assert "was off" in render(everyday.forgetting_advice(0.0, {"base": 0.58, "tuned": 0.17}))
+    run = runs.create_run(tiny_config(tmp_path, tiny_model_dir, max_steps=1, everyday_share=0.25))
+    assert everyday.mixed_in(run) == 0 and "everyday" not in report.plain_settings(run)
+    (run.path / everyday.RUN_FILE).write_text(json.dumps(everyday.examples(["An answer."] * 40, 8)))
+    assert everyday.mixed_in(run) == 8
+    assert "mixed in 8 of the starting model's own answers" in report.plain_settings(run)
