@@ -9,13 +9,14 @@ import threading
 from collections.abc import Iterator
 
 from .i18n import msg
-from . import models
+from . import models, warm
 from .runs import Run
 from .settings import GenerationSettings
 
 
 class ChatModels:
     def __init__(self, run: Run):
+        warm.ready()  # see engine/warm.py
         from peft import PeftModel
         from transformers import AutoModelForCausalLM
 

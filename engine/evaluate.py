@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .i18n import N_, msg
 from . import data as data_mod
-from . import models
+from . import models, warm
 from .paths import write_atomic, write_json
 from .runs import Run
 from .settings import GenerationSettings
@@ -153,6 +153,7 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
                  shots: int = 3) -> dict:
     """Base, prompting baseline and tuned answers on held-out rows, plus the general check; saved to eval/.
     A DPO run is scored on held-out pairs instead (dpo.evaluate_run)."""
+    warm.ready()  # see engine/warm.py
     from peft import PeftModel
 
     config = run.config()

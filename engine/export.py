@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 from .i18n import msg, t
-from . import models
+from . import models, warm
 from .paths import read_json, write_atomic
 from .runs import Run
 
@@ -31,6 +31,7 @@ def adapter_zip(run: Run) -> Path:
 
 def merged_model(run: Run, out: Path | None = None) -> Path:
     """Base model with the adapter folded in, saved as safetensors with its tokenizer and a model card."""
+    warm.ready()  # see engine/warm.py
     from peft import PeftModel
 
     out = Path(out or export_dir(run) / "merged")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import warm
 from .i18n import N_, msg
 
 # Output types we can write honestly; K-quants (Q4_K_M…) need llama.cpp's own quantizer, not gguf-py.
@@ -106,6 +107,7 @@ def looks_special(text: str) -> bool:
 
 def vocab(folder: Path, vocab_size: int):
     """(tokenizer, tokens, token types, pre-tokenizer) the way llama.cpp's _set_vocab_gpt2 builds them."""
+    warm.ready()  # see engine/warm.py
     import gguf
     from transformers import AutoTokenizer
 

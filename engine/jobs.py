@@ -14,27 +14,11 @@ from . import runs
 from .runs import Run
 
 
-_warm_lock = threading.Lock()
-_warm_thread: threading.Thread | None = None
-
-
 def warm_up() -> threading.Thread:
-    """Import the training libraries once per process in the background (torch, transformers, peft, TRL: about
-    4 s on 2 cores), so that the first click on Start does not wait for them."""
-    global _warm_thread
-    with _warm_lock:
-        if _warm_thread is None:
-            _warm_thread = threading.Thread(target=_import_training_libraries, name="warm-up", daemon=True)
-            _warm_thread.start()
-        return _warm_thread
+    """Import the training libraries in the background (engine/warm.py); pages call it."""
+    from . import warm
 
-
-def _import_training_libraries() -> None:
-    try:
-        import peft  # noqa: F401
-        from trl import DPOTrainer, SFTTrainer  # noqa: F401
-    except Exception:  # a broken install shows its plain error when training starts, not here
-        pass
+    return warm.start()
 
 
 class JobBusy(RuntimeError):

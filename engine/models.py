@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import warm
 from .i18n import N_, Message, msg
 from .paths import models_dir
 
@@ -63,6 +64,7 @@ def default_model_dir() -> Path:
     if (target / "model.safetensors").exists():
         return target
     with _build_lock:
+        warm.ready()  # see engine/warm.py
         if (target / "model.safetensors").exists():
             return target
         import torch
@@ -151,6 +153,7 @@ def _cached_snapshot(repo_id: str) -> Path | None:
 # ---------------------------------------------------------------- loading
 
 def load_tokenizer(folder: Path):
+    warm.ready()  # see engine/warm.py
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
@@ -168,6 +171,7 @@ def fix_tokenizer(tokenizer):
 
 def load(name: str = DEFAULT_NAME, allow_pickle: bool = False, dtype=None, device: str | None = None, **kwargs):
     """(model, tokenizer, folder) ready for training or generation; kwargs go to from_pretrained."""
+    warm.ready()  # see engine/warm.py
     import torch
     from transformers import AutoModelForCausalLM
 

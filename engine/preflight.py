@@ -6,7 +6,7 @@ import math
 import shutil
 import time
 
-from . import models
+from . import models, warm
 from .i18n import msg
 from .paths import home
 from .settings import RunConfig
@@ -39,6 +39,7 @@ def matmul_rate(precision: str = "fp32") -> float:
 @functools.lru_cache(maxsize=16)
 def model_shape(name: str) -> dict:
     """Parameters, hidden size and layers of a model, without loading its weights (meta device)."""
+    warm.ready()  # see engine/warm.py
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 

@@ -18,6 +18,7 @@ import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import warm
 from .i18n import msg
 
 # TRL's fused LM head decides compaction in a private helper; pinned here so a new TRL cannot change it unseen.
@@ -108,6 +109,7 @@ def keep_adapter_inputs_bf16(model, levers: Levers) -> None:
     down for the matmul: two copies of every activation per adapter. Let autocast alone decide."""
     if levers.precision != "bf16":
         return
+    warm.ready()  # see engine/warm.py
     from peft.tuners.tuners_utils import BaseTunerLayer
 
     for module in model.modules():
@@ -127,6 +129,7 @@ def set_compact_head(on: bool) -> bool:
     TRL compacts only where Triton runs, to spare Neuron devices a recompilation per batch shape; the torch
     fallback it uses elsewhere handles the compact shapes exactly (tests/test_speed.py checks loss and grads).
     """
+    warm.ready()  # see engine/warm.py
     from trl.trainer import utils as trl_utils
 
     global _TRL_RULE

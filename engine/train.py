@@ -17,7 +17,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 
 from . import data as data_mod
-from . import everyday, models, runs, speed
+from . import everyday, models, runs, speed, warm
 from .i18n import N_, Message, msg
 from .runs import Run
 
@@ -333,6 +333,7 @@ def train_run(run: Run, stop: threading.Event | None = None, resume: bool = Fals
 
 
 def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) -> dict:
+    warm.ready()  # see engine/warm.py
     from accelerate import PartialState
 
     main = PartialState().is_main_process  # under accelerate launch only the main process writes the run folder
