@@ -73,7 +73,9 @@ def main() -> None:
             start, clicked = time.perf_counter(), time.time()
             tab.get_by_role("button", name="Start training").click()
             tab.wait_for_selector("text=is training")
-            tab.wait_for_selector("[data-testid=stPlotlyChart]")  # the chart with its first point
+            tab.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(
+                p => (p.data || []).some(t => t.name === 'training loss' && t.x.length >= 1))""",
+                                  polling=50)  # the loss chart with its first point (it is drawn empty before)
             first_point = time.perf_counter() - start
             breakdown = where_the_first_seconds_go(home, clicked)
             print(f"quick preset on {args.dataset}: Start -> first point on the chart in {first_point:.1f} s", flush=True)

@@ -47,7 +47,8 @@ def loss_chart(metrics: list[dict], title: str | None = None) -> go.Figure:
     if train:
         steps = [r["step"] for r in train]
         losses = [r["loss"] for r in train]
-        fig.add_scatter(x=steps, y=losses, name=t("training loss"), mode="lines", line=dict(color="#9ecae1"))
+        fig.add_scatter(x=steps, y=losses, name=t("training loss"), mode="lines+markers" if len(train) < 50 else
+                        "lines", line=dict(color="#9ecae1"))  # markers: the first point is visible alone
         fig.add_scatter(x=steps, y=smooth(losses), name=t("training loss (smoothed)"), mode="lines",
                         line=dict(color="#3182bd", width=3))
         bad = [r for r in train if r["loss"] is None or not math.isfinite(r["loss"])]

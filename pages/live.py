@@ -22,10 +22,13 @@ def show_status(run: runs.Run, status: dict) -> None:
         st.progress(min(step / total, 1.0), text=text)
 
 
-def show_charts(metrics: list[dict], key: str) -> None:
+def show_charts(metrics: list[dict], key: str, waiting: bool = False) -> None:
+    """The run's charts; while `waiting` for the first step they are drawn empty, so that the first point only
+    fills them in (in the browser, loading the chart library took about 2 s after the first point otherwise)."""
     if not metrics:
-        st.caption(t("The charts appear after the first logged step."))
-        return
+        st.caption(t("The charts fill in from the first training step."))
+        if not waiting:
+            return
     left, right = st.columns(2)
     left.plotly_chart(charts.loss_chart(metrics), key=f"{key}-loss", width="stretch")
     right.plotly_chart(charts.series_chart(metrics, "learning_rate", t("Learning rate"), t("learning rate")),
@@ -80,7 +83,7 @@ def live_run(run_id: str, key: str = "live") -> None:
         status = run.status()
         show_status(run, status)
         final_metrics(status)
-        show_charts(run.metrics(), key)
+        show_charts(run.metrics(), key, waiting=going)
         if going and not active():
             st.rerun()  # once the job is over, so the whole page shows the ended run (buttons, links)
 

@@ -141,7 +141,7 @@ def test_settings_presets_change_the_values_and_preflight_is_shown():
     at.run()
     config = at.session_state["config"]
     assert config.training.preset == "balanced" and config.training.max_steps == 0
-    assert {m.label: m.value for m in at.metric}["Steps"] == "38"  # one epoch of 300 rows, batch 8
+    assert {m.label: m.value for m in at.metric}["Steps"] == "42"  # one epoch of 300 rows + 30 everyday, batch 8
 
 
 def test_train_page_starts_a_run_and_refuses_a_second(tiny_model_dir):
