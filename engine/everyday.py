@@ -45,10 +45,16 @@ def rows_to_add(share: float, train_rows: int, method: str = "lora") -> int:
 
 
 def cache_file(model_name: str, allow_pickle: bool = False) -> Path:
-    """Where a model's answers are cached: named after its folder, config and weight sizes."""
-    folder = models.resolve(model_name, allow_pickle)
-    identity = [str(folder.resolve()), (folder / "config.json").read_text(encoding="utf-8")]
-    identity += [f"{p.name}:{p.stat().st_size}" for p in sorted(folder.glob("*.safetensors"))]
+    """Where a model's answers are cached: named after its folder, config and weight sizes, or after its Hub id
+    (never downloading it: the Settings page asks before anything is fetched)."""
+    name = (model_name or models.DEFAULT_NAME).strip()
+    local = Path(name).expanduser()
+    if name == models.DEFAULT_NAME or local.is_dir():
+        folder = models.resolve(name, allow_pickle)
+        identity = [str(folder.resolve()), (folder / "config.json").read_text(encoding="utf-8")]
+        identity += [f"{p.name}:{p.stat().st_size}" for p in sorted(folder.glob("*.safetensors"))]
+    else:
+        identity = [name]
     digest = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
     return home() / "everyday" / f"{digest}.json"
 

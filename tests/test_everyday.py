@@ -117,3 +117,11 @@ def test_advice_when_it_forgot_and_the_report_says_what_was_mixed_in(tmp_path, t
     (run.path / everyday.RUN_FILE).write_text(json.dumps(everyday.examples(["An answer."] * 40, 8)))
     assert everyday.mixed_in(run) == 8
     assert "mixed in 8 of the starting model's own answers" in report.plain_settings(run)
+
+
+def test_a_hub_model_is_never_fetched_to_look_for_its_answers(monkeypatch):
+    from engine import models
+
+    monkeypatch.setattr(models, "download", lambda *a, **k: pytest.fail("downloaded"))
+    assert everyday.cached_answers("Qwen/Qwen2.5-0.5B-Instruct") is None
+    assert everyday.cache_file("Qwen/Qwen2.5-0.5B-Instruct") != everyday.cache_file("org/other-model")
