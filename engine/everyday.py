@@ -13,6 +13,7 @@ as everyday.json in its folder, so a resume trains on the same ones.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -33,7 +34,12 @@ SENTENCE_CHARS = 160  # about 35 tokens: the answer's opening, in its own words
 
 
 def prompts() -> list[str]:
-    return json.loads(PRACTICE_FILE.read_text(encoding="utf-8"))["prompts"]
+    return list(_practice())
+
+
+@functools.lru_cache(maxsize=1)
+def _practice() -> tuple[str, ...]:  # read once: the Settings page asks on every rerun
+    return tuple(json.loads(PRACTICE_FILE.read_text(encoding="utf-8"))["prompts"])
 
 
 def rows_to_add(share: float, train_rows: int, method: str = "lora") -> int:
@@ -70,7 +76,7 @@ def cached_answers(model_name: str, allow_pickle: bool = False) -> list[str] | N
     return found["answers"] if found and found.get("prompts") == wanted else None
 
 
-def generate_answers(model, tokenizer, stop=None) -> list[str]:
+def generate_answers(model, tokenizer) -> list[str]:
     """The model's greedy answers to the practice questions (its padding side is left as it was)."""
     from .evaluate import generate
     from .settings import GenerationSettings
@@ -78,8 +84,7 @@ def generate_answers(model, tokenizer, stop=None) -> list[str]:
     side = tokenizer.padding_side
     try:
         return generate(model, tokenizer, [[{"role": "user", "content": p}] for p in prompts()],
-                        GenerationSettings(max_new_tokens=MAX_NEW_TOKENS, temperature=0.0), batch_size=BATCH,
-                        stop=stop)
+                        GenerationSettings(max_new_tokens=MAX_NEW_TOKENS, temperature=0.0), batch_size=BATCH)
     finally:
         tokenizer.padding_side = side
 
