@@ -108,6 +108,23 @@ def go(tab, label: str) -> None:
     settle(tab)
 
 
+def set_number(tab, label: str, value) -> None:
+    """Type a number into the number box called `label` and let the page take it."""
+    box = tab.get_by_role("spinbutton", name=label)
+    box.fill(str(value))
+    box.press("Enter")
+    settle(tab)
+
+
+def evaluate(tab, page: str, rows_label: str, rows: int, done_text: str) -> None:
+    """Open the Evaluate page (`page`, also its button's name), answer `rows` held-out rows, wait for `done_text`."""
+    go(tab, page)
+    set_number(tab, rows_label, rows)
+    tab.get_by_role("button", name=page).click()
+    tab.wait_for_selector(f"text={done_text}", timeout=600_000)
+    settle(tab)
+
+
 def shot(tab, name: str) -> None:
     tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser import (MARKS, ROOT, SHOTS, go, open_report, open_tab, screenshot_on_failure, see,  # noqa: F401
-                     settle, shot, studio)
+from browser import (MARKS, ROOT, SHOTS, evaluate, go, open_report, open_tab, screenshot_on_failure,  # noqa: F401
+                     see, set_number, settle, shot, studio)
 
 pytestmark = MARKS
 
@@ -47,10 +47,7 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     go(tab, "3. Settings")
     tab.wait_for_selector("text=Pre-flight check")
     see(tab.get_by_text("Quick demo", exact=True).first)
-    steps = tab.get_by_role("spinbutton", name="Max steps")
-    steps.fill("8")  # a short run keeps the test quick; the walk is the same
-    steps.press("Enter")
-    settle(tab)
+    set_number(tab, "Max steps", 8)  # a short run keeps the test quick; the walk is the same
     shot(tab, "4-settings")
 
     go(tab, "4. Train")
@@ -83,14 +80,7 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     tab.wait_for_selector("text=Finished. Go on")  # the run opened below the table
     shot(tab, "8-runs")
 
-    go(tab, "Evaluate")
-    rows = tab.get_by_role("spinbutton", name="Held-out rows to answer")
-    rows.fill("8")
-    rows.press("Enter")
-    settle(tab)
-    tab.get_by_role("button", name="Evaluate").click()
-    tab.wait_for_selector("text=Side by side", timeout=600_000)
-    settle(tab)
+    evaluate(tab, "Evaluate", "Held-out rows to answer", 8, "Side by side")
     see(tab.get_by_text("Did it forget what it knew?"))
     shot(tab, "9-evaluate")
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser import MARKS, go, open_tab, screenshot_on_failure, see, settle, shot, studio  # noqa: F401 (fixtures)
+from browser import (MARKS, evaluate, go, open_tab, screenshot_on_failure, see, set_number, settle,  # noqa: F401
+                     shot, studio)
 
 pytestmark = MARKS
 
@@ -49,10 +50,7 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):
     tab.wait_for_selector("text=Preference tuning (DPO)")
     rate = tab.get_by_role("spinbutton", name="Learning rate")
     assert float(rate.input_value()) == 5e-4  # DPO's own preset, not the SFT rate
-    steps = tab.get_by_role("spinbutton", name="Max steps")
-    steps.fill("2")  # a short run keeps the test quick; the walk is the same
-    steps.press("Enter")
-    settle(tab)
+    set_number(tab, "Max steps", 2)  # a short run keeps the test quick; the walk is the same
 
     go(tab, "4. Train")
     see(tab.get_by_text("with DPO").first)
@@ -66,14 +64,7 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):
     see(tab.get_by_text("Validation preference accuracy"))
     shot(tab, "14-dpo-train-finished")
 
-    go(tab, "Evaluate")
-    rows = tab.get_by_role("spinbutton", name="Held-out rows to answer")
-    rows.fill("6")
-    rows.press("Enter")
-    settle(tab)
-    tab.get_by_role("button", name="Evaluate").click()
-    tab.wait_for_selector("text=Preference on held-out pairs", timeout=600_000)
-    settle(tab)
+    evaluate(tab, "Evaluate", "Held-out rows to answer", 6, "Preference on held-out pairs")
     see(tab.get_by_text("Did it forget what it knew?"))
     tab.wait_for_selector("[role=gridcell]:has-text('DPO-tuned')", state="attached")  # the before/after table
     see(tab.get_by_text("Preference accuracy: the share of held-out pairs"))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from browser import (MARKS, ROOT, SHOTS, go, open_report, open_tab, screenshot_on_failure, see,  # noqa: F401
-                     settle, studio)
+from browser import (MARKS, ROOT, SHOTS, evaluate, go, open_report, open_tab, screenshot_on_failure,  # noqa: F401
+                     see, set_number, settle, studio)
 from browser import shot as english_shot
 
 pytestmark = MARKS
@@ -58,14 +58,8 @@ def test_the_walk_in_french_in_a_real_browser(page, studio_home):
 
     go(tab, "3. Réglages")
     tab.wait_for_selector("text=Vérification avant le départ")
-    steps = tab.get_by_role("spinbutton", name="Nombre d'étapes")
-    steps.fill("4")  # the French walk stays lean: the English one covers stop, resume, chat and GGUF
-    steps.press("Enter")
-    settle(tab)
-    answers = tab.get_by_role("spinbutton", name="Tokens générés max")
-    answers.fill("16")  # short answers: evaluation generates 3 x rows + 2 x 12 everyday answers
-    answers.press("Enter")
-    settle(tab)
+    set_number(tab, "Nombre d'étapes", 4)  # lean: the English walk covers stop, resume, chat and GGUF
+    set_number(tab, "Tokens générés max", 16)  # short answers: evaluation generates 3 x rows + 2 x 12 everyday
     shot(tab, "4-settings")
 
     go(tab, "4. Entraîner")
@@ -76,14 +70,7 @@ def test_the_walk_in_french_in_a_real_browser(page, studio_home):
     assert "perte d'entraînement" in names
     shot(tab, "7-train-finished")
 
-    go(tab, "Évaluer")
-    rows = tab.get_by_role("spinbutton", name="Exemples mis de côté à traiter")
-    rows.fill("2")
-    rows.press("Enter")
-    settle(tab)
-    tab.get_by_role("button", name="Évaluer").click()
-    tab.wait_for_selector("text=Côte à côte", timeout=600_000)
-    settle(tab)
+    evaluate(tab, "Évaluer", "Exemples mis de côté à traiter", 2, "Côte à côte")
     see(tab.get_by_text("A-t-il oublié ce qu'il savait ?"))
     shot(tab, "9-evaluate")
 
