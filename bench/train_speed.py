@@ -78,7 +78,7 @@ def load_config(path, steps: int, dropout: float | None, method: str = "lora"):
     from engine.settings import RunConfig
 
     config = RunConfig.load(path)
-    config.method.method = method
+    config.method.weights = method  # lora or full
     config.training.max_steps, config.training.save_every = steps, 10**5
     config.data.eval_file, config.data.val_fraction = "", 0.0  # time training only
     if dropout is not None:

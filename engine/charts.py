@@ -5,7 +5,7 @@ import math
 
 import plotly.graph_objects as go
 
-from .i18n import N_, percent, separators, t
+from .i18n import N_, separators, t
 
 METRIC_NAMES = {"exact_match": N_("exact match"), "token_f1": N_("token F1")}
 
@@ -25,14 +25,14 @@ def smooth(values: list[float], weight: float = 0.8) -> list[float]:
     return out
 
 
-def _thin(records: list[dict]) -> list[dict]:
+def thin(records: list[dict]) -> list[dict]:
     if len(records) <= MAX_POINTS:
         return records
     step = math.ceil(len(records) / MAX_POINTS)
     return records[::step] + ([records[-1]] if (len(records) - 1) % step else [])
 
 
-def _layout(fig: go.Figure, title: str, y: str, log_y: bool = False) -> go.Figure:
+def layout(fig: go.Figure, title: str, y: str, log_y: bool = False) -> go.Figure:
     fig.update_layout(title=title, xaxis_title=t("step"), yaxis_title=y, height=320, margin=dict(l=40, r=10, t=40, b=40),
                       legend=dict(orientation="h", y=-0.25), template="plotly_white", separators=separators())
     if log_y:
@@ -41,7 +41,7 @@ def _layout(fig: go.Figure, title: str, y: str, log_y: bool = False) -> go.Figur
 
 
 def loss_chart(metrics: list[dict], title: str | None = None) -> go.Figure:
-    train = _thin([r for r in metrics if "loss" in r])
+    train = thin([r for r in metrics if "loss" in r])
     val = [r for r in metrics if "eval_loss" in r]
     fig = go.Figure()
     if train:
@@ -58,25 +58,25 @@ def loss_chart(metrics: list[dict], title: str | None = None) -> go.Figure:
     if val:
         fig.add_scatter(x=[r["step"] for r in val], y=[r["eval_loss"] for r in val], name=t("validation loss"),
                         mode="lines+markers", line=dict(color="#e6550d", width=3))
-    return _layout(fig, title or t("Loss"), t("loss"))
+    return layout(fig, title or t("Loss"), t("loss"))
 
 
 def series_chart(metrics: list[dict], key: str, title: str, y: str) -> go.Figure:
-    rows = _thin([r for r in metrics if r.get(key) is not None])
+    rows = thin([r for r in metrics if r.get(key) is not None])
     fig = go.Figure()
     fig.add_scatter(x=[r["step"] for r in rows], y=[r[key] for r in rows], name=title,
                     mode="lines+markers" if len(rows) < 50 else "lines")  # a lone point stays visible
-    return _layout(fig, title, y)
+    return layout(fig, title, y)
 
 
 def compare_losses(named_metrics: dict[str, list[dict]], key: str = "loss") -> go.Figure:
     fig = go.Figure()
     for name, metrics in named_metrics.items():
-        rows = _thin([r for r in metrics if key in r])
+        rows = thin([r for r in metrics if key in r])
         values = [r[key] for r in rows]
         fig.add_scatter(x=[r["step"] for r in rows], y=smooth(values) if key == "loss" else values, name=name,
                         mode="lines" if key == "loss" else "lines+markers")
-    return _layout(fig, t("Training loss (smoothed)") if key == "loss" else t("Validation loss"), t("loss"))
+    return layout(fig, t("Training loss (smoothed)") if key == "loss" else t("Validation loss"), t("loss"))
 
 
 def length_histogram(stats: dict) -> go.Figure:
@@ -101,58 +101,17 @@ def quality_bars(stats: dict) -> go.Figure:
     return fig
 
 
-def metrics_bars(results: dict) -> go.Figure:
-    """Exact match and token F1 of the base model, the prompting baseline and the tuned model."""
-    names = [("base", t("base model")), ("prompted", t("prompting baseline")), ("tuned", t("fine-tuned"))]
-    fig = go.Figure()
-    for metric, color in (("exact_match", "#3182bd"), ("token_f1", "#9ecae1")):
-        values = [results.get(key, {}).get(metric) for key, _ in names]
-        fig.add_bar(x=[label for _, label in names], y=values, name=t(METRIC_NAMES[metric]), marker_color=color,
-                    text=[percent(v) if v is not None else "" for v in values], textposition="outside")
-    fig.update_layout(title=t("On {rows} held-out rows (higher is better)", rows=results["rows"]), yaxis=dict(range=[0, 1.1]),
-                      barmode="group", height=340, margin=dict(l=40, r=10, t=40, b=40), template="plotly_white", separators=separators(),
+def bar_layout(fig: go.Figure, title: str) -> go.Figure:
+    """The layout of a before/after bar chart of shares (an evaluation's summary)."""
+    fig.update_layout(title=title, yaxis=dict(range=[0, 1.1]), barmode="group", height=340,
+                      margin=dict(l=40, r=10, t=40, b=40), template="plotly_white", separators=separators(),
                       legend=dict(orientation="h", y=-0.2))
     return fig
 
 
-# ---------------------------------------------------------------- preference tuning (DPO)
+# ---------------------------------------------------------------- data with pairs of answers
 
-PREFERENCE_SERIES = {  # chart -> (title, y axis, [(metrics key without prefix, trace label)]), as msgids
-    "margins": (N_("Reward margin: chosen minus rejected (higher is better)"), N_("margin"),
-                [("rewards/margins", N_("margin"))]),
-    "accuracies": (N_("Preference accuracy: pairs where the chosen answer wins"), N_("share of pairs"),
-                   [("rewards/accuracies", N_("accuracy"))]),
-    "rewards": (N_("Rewards of the chosen and the rejected answers"), N_("reward"),
-                [("rewards/chosen", N_("chosen")), ("rewards/rejected", N_("rejected"))]),
-}
-
-
-def has_preference(metrics: list[dict]) -> bool:
-    return any("rewards/margins" in r or "eval_rewards/margins" in r for r in metrics)
-
-
-def preference_chart(metrics: list[dict], which: str = "margins") -> go.Figure:
-    """A DPO metric on training pairs (smoothed line) and validation pairs (markers), from the run's metrics."""
-    title, y, series = PREFERENCE_SERIES[which]
-    fig = go.Figure()
-    colors = ["#3182bd", "#e6550d"]
-    for (key, label), color in zip(series, colors):
-        train = _thin([r for r in metrics if r.get(key) is not None])
-        if train:
-            fig.add_scatter(x=[r["step"] for r in train], y=[r[key] for r in train],
-                            name=t("training {what}", what=t(label)),
-                            mode="lines+markers" if len(train) < 50 else "lines", line=dict(color=color))
-        val = [r for r in metrics if r.get(f"eval_{key}") is not None]
-        if val:
-            fig.add_scatter(x=[r["step"] for r in val], y=[r[f"eval_{key}"] for r in val],
-                            name=t("validation {what}", what=t(label)), mode="lines+markers",
-                            line=dict(color=color, dash="dash", width=3))
-    if which == "accuracies":
-        fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
-    return _layout(fig, t(title), t(y))
-
-
-def preference_lengths(stats: dict) -> go.Figure:
+def pair_lengths(stats: dict) -> go.Figure:
     """Token lengths of the prompts, chosen and rejected answers, with the max length."""
     fig = go.Figure()
     for key, label, color in (("prompt_lengths", t("prompt"), "#969696"), ("chosen_lengths", t("chosen"), "#31a354"),
@@ -167,19 +126,4 @@ def preference_lengths(stats: dict) -> go.Figure:
                       xaxis_title=t("tokens"), yaxis_title=t("pairs"), barmode="overlay", height=320,
                       margin=dict(l=40, r=10, t=40, b=40), template="plotly_white", separators=separators(),
                       legend=dict(orientation="h", y=-0.25))
-    return fig
-
-
-def preference_bars(results: dict) -> go.Figure:
-    """Preference accuracy and answers closer to the chosen ones, before and after DPO."""
-    fig = go.Figure()
-    names = [t("before"), t("after DPO")]
-    for metric, label, color in (("accuracy", t("preference accuracy"), "#3182bd"),
-                                 ("closer_to_chosen", t("answers closer to chosen"), "#9ecae1")):
-        values = [results["base"][metric], results["tuned"][metric]]
-        fig.add_bar(x=names, y=values, name=label, marker_color=color, text=[percent(v) for v in values],
-                    textposition="outside")
-    fig.update_layout(title=t("On {rows} held-out pairs (higher is better)", rows=results["rows"]),
-                      yaxis=dict(range=[0, 1.1]), barmode="group", height=340, margin=dict(l=40, r=10, t=40, b=40),
-                      template="plotly_white", separators=separators(), legend=dict(orientation="h", y=-0.2))
     return fig

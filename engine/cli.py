@@ -140,39 +140,31 @@ def cmd_evaluate(args) -> int:
 
     results = evaluate_run(run, rows=args.rows, progress=progress)
     print()
-    if results.get("kind") == "preference":
-        return print_preference(run, results)
-    print(f"{'':12}{'exact match':>12}{'token F1':>10}{'val loss':>10}{'perplexity':>12}")
-    for who, label in (("base", "base"), ("prompted", "prompting"), ("tuned", "tuned")):
-        r = results[who]
-        loss = f"{r['loss']:>10.3f}{r['perplexity']:>12.2f}" if "loss" in r else f"{'-':>10}{'-':>12}"
-        print(f"{label:12}{r['exact_match']:>12.1%}{r['token_f1']:>10.3f}{loss}")
+    config = run.config()
+    print_table(config.method_info.views.summary_rows(results))
+    note = config.method_info.views.summary_note(results)
+    if note:
+        print(note)
     general = results["general"]
     print(t("everyday questions answered acceptably: {base:.0%} base, {tuned:.0%} tuned", base=general["base"],
             tuned=general["tuned"]))
-    advice = everyday.forgetting_advice(run.config().training.everyday_share, general)
+    advice = everyday.forgetting_advice(config.training.everyday_share, general) \
+        if config.method_info.mixes_everyday else None
     if advice:
         print(render(advice))
-    print(f"on {results['rows']} held-out rows in {results['seconds']} s; table in {run.eval_dir / 'rows.json'}")
-    return 0
-
-
-def print_preference(run, results: dict) -> int:
-    from .dpo import result_rows
-
-    num, pct = i18n.number, i18n.percent
-    print(f"{'':22}{t('preference accuracy'):>20}{t('mean margin'):>13}{t('answers closer to chosen'):>26}")
-    for row in result_rows(results):
-        print(f"{render(row['model'])[:22]:22}{pct(row['preference accuracy'], 1):>20}"
-              f"{num(row['mean margin'], 3):>13}{pct(row['answers closer to chosen'], 1):>26}")
-    print(t("reward accuracy (tuned vs start): {accuracy:.1%}, reward margin {margin:.3f}",
-            accuracy=results["reward_accuracy"], margin=results["reward_margin"]))
-    general = results["general"]
-    print(t("everyday questions answered acceptably: {base:.0%} base, {tuned:.0%} tuned", base=general["base"],
-            tuned=general["tuned"]))
-    print(t("on {rows} held-out pairs in {seconds} s; table in {path}", rows=results["rows"],
+    print(t("on {rows} held-out rows in {seconds} s; table in {path}", rows=results["rows"],
             seconds=results["seconds"], path=str(run.eval_dir / "rows.json")))
     return 0
+
+
+def print_table(rows: list[dict]) -> None:
+    """A method's summary rows (already translated and formatted) as aligned columns."""
+    columns = list(rows[0])
+    widths = [max(len(str(c)), *(len(str(r[c])) for r in rows)) + 2 for c in columns]
+    print("".join(f"{c:<{w}}" if i == 0 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(columns, widths))))
+    for row in rows:
+        print("".join(f"{row[c]!s:<{w}}" if i == 0 else f"{row[c]!s:>{w}}"
+                      for i, (c, w) in enumerate(zip(columns, widths))))
 
 
 def cmd_export(args) -> int:
@@ -223,7 +215,7 @@ def cmd_runs(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from . import data, models, stats
+    from . import data, models
 
     config = RunConfig.load(args.config).validate()
     loaded, train_rows, val_rows, _ = data.prepare(config.data)
@@ -233,15 +225,15 @@ def cmd_check(args) -> int:
     for problem in loaded.problems[:50]:
         print(f"  {render(problem.text())}")
     tokenizer = models.load_tokenizer(models.resolve(config.model.name, config.model.allow_pickle))
-    s = stats.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows)
+    s = data.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows)
     print(f"tokens per row: mean {s.get('mean')}, median {s.get('median')}, 90% under {s.get('p90')}, "
           f"longest {s.get('longest')}; train {s['train_rows']} / validation {s['val_rows']} rows")
-    if s.get("kind") == "preference":
+    if s.get("kind") == data.PAIRS:
         print(t("pairs: median tokens prompt {prompt}, chosen {chosen}, rejected {rejected}; cut by the max length: "
                 "chosen {chosen_cut}, rejected {rejected_cut}; the chosen answer is the longer one in {share:.0%} of "
                 "pairs", prompt=s["prompt_median"], chosen=s["chosen_median"], rejected=s["rejected_median"],
                 chosen_cut=s["chosen_cut"], rejected_cut=s["rejected_cut"], share=s["chosen_longer"]))
-    for finding in stats.plain_findings(s):
+    for finding in data.plain_findings(s):
         print("-", render(finding))
     return 0
 
@@ -258,7 +250,7 @@ def main(argv=None) -> int:
         return 2
     except Exception as err:
         from .data import DataError
-        from .gguf_export import GGUFError
+        from .export.gguf import GGUFError
         from .models import ModelError
 
         if isinstance(err, (DataError, ModelError, GGUFError)):

@@ -42,10 +42,10 @@ def _practice() -> tuple[str, ...]:  # read once: the Settings page asks on ever
     return tuple(json.loads(PRACTICE_FILE.read_text(encoding="utf-8"))["prompts"])
 
 
-def rows_to_add(share: float, train_rows: int, method: str = "lora") -> int:
+def rows_to_add(share: float, train_rows: int, applies: bool = True) -> int:
     """How many everyday examples a run mixes in: a share of its task rows, at most one per practice question.
-    Preference tuning (DPO) learns from pairs and mixes none."""
-    if method == "dpo" or share <= 0 or train_rows <= 0:
+    None for a method that does not learn answers (its Method says mixes_everyday=False)."""
+    if not applies or share <= 0 or train_rows <= 0:
         return 0
     return min(max(1, round(share * train_rows)), len(prompts()))
 
@@ -78,8 +78,8 @@ def cached_answers(model_name: str, allow_pickle: bool = False) -> list[str] | N
 
 def generate_answers(model, tokenizer) -> list[str]:
     """The model's greedy answers to the practice questions (its padding side is left as it was)."""
-    from .evaluate import generate
-    from .settings import GenerationSettings
+    from .generation import generate
+    from .sections import GenerationSettings
 
     side = tokenizer.padding_side
     try:
@@ -124,8 +124,9 @@ def examples(answers: list[str], n: int) -> list[dict]:
 
 
 def for_run(run, config, model, tokenizer, train_rows: int, on_generate=None) -> list[dict]:
-    """The everyday examples this run mixes in: those it saved when it first started, else chosen now."""
-    n = rows_to_add(config.training.everyday_share, train_rows, config.method.method)
+    """The everyday examples this run mixes in: those it saved when it first started, else chosen now (called
+    by the trainers of methods that learn answers)."""
+    n = rows_to_add(config.training.everyday_share, train_rows)
     if n == 0:
         return []
     saved = read_json(run.path / RUN_FILE)

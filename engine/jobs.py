@@ -16,9 +16,9 @@ from .runs import Run
 
 def warm_up() -> threading.Thread:
     """Import the training libraries in the background (engine/warm.py); pages call it."""
-    from . import warm
+    from . import methods, warm
 
-    return warm.start()
+    return warm.start(tuple(dict.fromkeys(m.trainer_class for m in methods.METHODS.values())))
 
 
 class JobBusy(RuntimeError):
@@ -178,7 +178,7 @@ class ExportJobs(BackgroundJobs):
 
 
 def export_reason(err: Exception) -> Message:
-    from .gguf_export import GGUFError
+    from .export.gguf import GGUFError
     from .train import plain_reason
 
     if isinstance(err, (GGUFError, FileNotFoundError)) and not getattr(err, "filename", None):

@@ -6,7 +6,8 @@ import math
 import shutil
 import time
 
-from . import models, warm
+from . import methods, models, warm
+from .data import ANSWERS, DataError
 from .i18n import msg
 from .paths import home
 from .settings import RunConfig
@@ -81,8 +82,8 @@ def lora_parameters(shape: dict, r: int) -> int:
     return r * shape["lora_unit"]
 
 
-def trained_parameters(shape: dict, method: str, lora_r: int) -> int:
-    return shape["parameters"] if method == "full" else lora_parameters(shape, lora_r)
+def trained_parameters(shape: dict, weights: str, lora_r: int) -> int:
+    return shape["parameters"] if weights == "full" else lora_parameters(shape, lora_r)
 
 
 # Calibrated on the embedded model against the peak RSS that bench/train_speed.py --memory measures (LoRA and
@@ -91,24 +92,26 @@ CPU_RUNTIME_GB = 0.9  # Python, torch, transformers, tokenizer and data, before 
 ACTIVATION_VALUES = 34  # values kept per token, layer and hidden unit for the backward pass (Korthikanti 2022)
 
 
-def memory_estimate(shape: dict, method: str, batch: int, seq_len: int, lora_r: int, levers, device) -> dict:
+def memory_estimate(shape: dict, weights: str, batch: int, seq_len: int, lora_r: int, levers, device,
+                    sequences: int = 1) -> dict:
     """Peak training memory in GB, split by what uses it; the one estimate every page and check shows.
 
-    seq_len is the longest padded batch: the longest row, capped at max_length."""
+    seq_len is the longest padded batch: the longest row, capped at max_length; sequences: how many sequences
+    each row puts through the model (the method's sequences_per_row: a pair's two answers)."""
     import torch
 
     from . import speed
 
     gb = 2**30
     params = shape["parameters"]
-    if method == "qlora":
-        weights = params * 0.56  # 4-bit weights plus quantisation constants
+    if weights == "qlora":
+        stored = params * 0.56  # 4-bit weights plus quantisation constants
     else:
-        weights = params * (2 if speed.weights_dtype(levers, device, method) == torch.bfloat16 else 4)
-    trained = trained_parameters(shape, method, lora_r)
-    batch *= SEQUENCES_PER_EXAMPLE.get(method, 1)  # DPO runs the chosen and the rejected answer of each pair
+        stored = params * (2 if speed.weights_dtype(levers, device, weights) == torch.bfloat16 else 4)
+    trained = trained_parameters(shape, weights, lora_r)
+    batch *= sequences
     # AdamW: a gradient and two moments per trained weight, in fp32; an adapter also keeps its fp32 weights.
-    states = trained * (12 if method == "full" else 16)
+    states = trained * (12 if weights == "full" else 16)
     value_bytes = 2 if levers.precision in ("bf16", "fp16") else 4
     tokens = batch * seq_len
     activations = tokens * shape["layers"] * shape["hidden"] * ACTIVATION_VALUES * value_bytes
@@ -117,50 +120,54 @@ def memory_estimate(shape: dict, method: str, batch: int, seq_len: int, lora_r: 
     # The LM head: TRL scores in tiles, so a tile of logits, of every position or only the answers (compact).
     head = min(tokens, 4096) * shape["vocab"] * 4 * (1 if levers.compact_head else 2)
     runtime = CPU_RUNTIME_GB * gb if device.kind == "cpu" else 0.0
-    parts = {"runtime": runtime, "weights": weights, "optimizer": states, "activations": activations, "head": head}
+    parts = {"runtime": runtime, "weights": stored, "optimizer": states, "activations": activations, "head": head}
     parts = {k: v / gb for k, v in parts.items()}
     parts["total"] = sum(parts.values())
     return parts
 
 
-SEQUENCES_PER_EXAMPLE = {"dpo": 2}
 # Matmul work per token of a training step, in multiples of the parameter count: forward 2, backward of the
-# activations 2 (LoRA, frozen weights) or 4 (full). DPO adds a forward of the reference (the adapter off): 2.
-STEP_FLOPS = {"full": 6, "lora": 4, "qlora": 4, "dpo": 6}
+# activations 2 (LoRA, frozen weights) or 4 (full). A method with a frozen reference adds 2 per reference forward.
+STEP_FLOPS = {"full": 6, "lora": 4, "qlora": 4}
 
 
-def training_memory(config: RunConfig, longest_tokens: int | None = None, method: str | None = None) -> dict:
-    """The estimate for a config: at the data's longest row when known, else at max_length."""
+def step_flops(config) -> int:
+    return STEP_FLOPS[config.method.weights] + 2 * config.method_info.reference_forwards
+
+
+def training_memory(config: RunConfig, longest_tokens: int | None = None, weights: str | None = None) -> dict:
+    """The estimate for a config (or for other weights with the same settings): at the data's longest row when
+    known, else at max_length."""
     from . import speed
 
     device = models.device_info()
     t = config.training
     seq_len = min(longest_tokens or t.max_length, t.max_length)
     levers = speed.choose(device, t.precision, t.max_length)
-    method = method or config.method.method
-    return memory_estimate(model_shape(config.model.name), method, t.batch_size, seq_len, config.method.lora_r,
-                           levers, device)
+    return memory_estimate(model_shape(config.model.name), weights or config.method.weights, t.batch_size, seq_len,
+                           config.method.lora_r, levers, device, config.method_info.sequences_per_row)
 
 
 def disk_needed_bytes(config: RunConfig) -> float:
     """A checkpoint holds the trained weights plus AdamW's two moments; full fine-tuning saves the model once more."""
     shape = model_shape(config.model.name)
-    trained = trained_parameters(shape, config.method.method, config.method.lora_r)
-    final = shape["parameters"] * 4 if config.method.method == "full" else 0
+    trained = trained_parameters(shape, config.method.weights, config.method.lora_r)
+    final = shape["parameters"] * 4 if config.method.weights == "full" else 0
     return trained * 4 * 3 * (config.training.keep_checkpoints + 1) + final
 
 
-def method_estimates(config: RunConfig, longest_tokens: int | None = None) -> list[dict]:
-    """For each method: weights trained, estimated peak memory and a verdict on this device."""
+def weights_estimates(config: RunConfig, longest_tokens: int | None = None) -> list[dict]:
+    """For each choice of weights the config's method can train: weights trained, estimated peak memory and a
+    verdict on this device."""
     device = models.device_info()
     shape = model_shape(config.model.name)
     rows = []
-    for method in ("lora", "full", "qlora", "dpo"):
-        total = training_memory(config, longest_tokens, method)["total"]
+    for weights in config.method_info.weights:
+        total = training_memory(config, longest_tokens, weights)["total"]
         verdict, sentence = models.memory_verdict(total, device)
-        if method == "qlora" and device.kind != "cuda":
+        if weights == "qlora" and device.kind != "cuda":
             verdict, sentence = "not here", msg("Needs an NVIDIA GPU.")
-        rows.append({"method": method, "trained": trained_parameters(shape, method, config.method.lora_r),
+        rows.append({"weights": weights, "trained": trained_parameters(shape, weights, config.method.lora_r),
                      "memory_gb": total, "verdict": verdict, "sentence": sentence})
     return rows
 
@@ -181,13 +188,13 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
 
     device = models.device_info()
     shape = model_shape(config.model.name)
-    t, m = config.training, config.method
+    t, m, method = config.training, config.method, config.method_info
     levers = speed.choose(device, t.precision, t.max_length)
-    extra = everyday.rows_to_add(t.everyday_share, train_rows, m.method)
+    extra = everyday.rows_to_add(t.everyday_share, train_rows, method.mixes_everyday)
     steps = steps_for(config, train_rows + extra)
     mean_tokens = min(stats.get("mean") or t.max_length, t.max_length)
-    flops_per_token = STEP_FLOPS[m.method] * shape["parameters"]
-    sequences = SEQUENCES_PER_EXAMPLE.get(m.method, 1)
+    flops_per_token = step_flops(config) * shape["parameters"]
+    sequences = method.sequences_per_row
     rate = matmul_rate(levers.precision) * MEASURED_SHARE[levers.precision]
     seconds = steps * t.batch_size * t.grad_accum * sequences * mean_tokens * flops_per_token / rate
     if t.gradient_checkpointing:
@@ -195,18 +202,14 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
     # Validation: a forward pass (a third of a training step's work) over the held-out rows, at the start and
     # every eval_every steps.
     passes = 1 + steps // t.eval_every if stats.get("val_rows") else 0
-    forwards = 2 if m.method == "dpo" else 1  # DPO scores each pair with the model and the reference
+    forwards = 1 + method.reference_forwards  # a frozen reference scores the validation rows too
     seconds += passes * stats.get("val_rows", 0) * sequences * forwards * mean_tokens * 2 * shape["parameters"] / rate
     cached = not extra or everyday.cached_answers(config.model.name, config.model.allow_pickle) is not None
     if not cached:
         seconds += everyday.generation_seconds(shape["parameters"], rate)
-    trained = trained_parameters(shape, m.method, m.lora_r)
-    from .preference import method_mismatch
-
-    mismatch = method_mismatch(m.method, "preference" if stats.get("kind") == "preference" else "sft")
+    trained = trained_parameters(shape, m.weights, m.lora_r)
+    mismatch = methods.mismatch(m.method, stats.get("kind", ANSWERS))
     if mismatch:
-        from .data import DataError
-
         raise DataError(mismatch)
     memory = training_memory(config, stats.get("longest"))
     verdict, sentence = models.memory_verdict(memory["total"], device)

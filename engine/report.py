@@ -8,11 +8,13 @@ import html
 from datetime import datetime
 from pathlib import Path
 
-from . import charts, data, everyday, export, i18n, models, stats
-from .evaluate import load_results
+from . import charts, data, everyday, export, i18n, models
 from .i18n import msg, t
+from .markup import figure as _figure
+from .markup import pct as _pct
+from .markup import table as _table
 from .paths import write_atomic
-from .runs import Run
+from .runs import Run, load_results
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -24,33 +26,13 @@ pre{white-space:pre-wrap;margin:0;font-family:ui-monospace,monospace;font-size:.
 """
 
 
-def _pct(value) -> str:
-    return i18n.percent(value)
-
-
-def _num(value, digits=3) -> str:
-    return i18n.number(value, digits)
-
-
-def _table(header: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _figure(fig) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-
-
 def plain_settings(run: Run) -> str:
     config = run.config()
     tr, m = config.training, config.method
     model = t(models.DEFAULT_LABEL) if config.model.name == models.DEFAULT_NAME else config.model.name
     how = (t("a LoRA adapter of rank {rank} (a small add-on; the original weights stay unchanged)", rank=m.lora_r)
-           if m.method != "full" else t("every weight of the model"))
-    if m.method == "dpo":
-        how += t(" by preference tuning (DPO, beta {beta:g}, {loss} loss): it learned to make the chosen answers "
-                 "more likely than the rejected ones", beta=config.dpo.beta, loss=config.dpo.loss_type)
+           if m.weights != "full" else t("every weight of the model"))
+    how += config.method_info.views.report_training(config)
     length = (t("{steps} steps", steps=tr.max_steps) if tr.max_steps else
               t("{epochs:g} passes over the data", epochs=tr.epochs))
     status = run.status()
@@ -90,10 +72,9 @@ def build(run: Run, examples: int = 6) -> str:
         raise FileNotFoundError(msg("Evaluate this run first: the report shows the before/after measurements."))
     loaded, train_rows, val_rows, _ = data.prepare(config.data)
     tokenizer = models.load_tokenizer(run.final_dir() or models.resolve(config.model.name))
-    s = stats.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows)
-    preference = results.get("kind") == "preference"
-    headline, metrics, example_rows, columns, what = (_preference_parts if preference else _sft_parts)(results,
-                                                                                                        examples)
+    s = data.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows)
+    views = config.method_info.views
+    headline, metrics, example_rows, columns, what = views.report_parts(results, examples)
     general = results.get("general", {})
     general_text = t("Everyday questions (general knowledge and manners, {prompts} prompts) answered acceptably: "
                      "{before} before, {after} after. A large drop would mean the model forgot what it knew.",
@@ -106,11 +87,10 @@ def build(run: Run, examples: int = 6) -> str:
                  [t("median tokens per example"), num(s.get("median"))],
                  [t("cut by the max length"), num(s["rows_over_max"], 0)]]
     lengths = charts.length_histogram(s)
-    extra_chart = ""
-    if preference:
+    if s["kind"] == data.PAIRS:
         data_rows.append([t("chosen answer is the longer one"), _pct(s["chosen_longer"])])
-        lengths = charts.preference_lengths(s)
-        extra_chart = _figure(charts.preference_chart(run.metrics(), "margins"))
+        lengths = charts.pair_lengths(s)
+    extra_chart = "".join(_figure(fig) for fig in views.report_charts(run.metrics()))
     from plotly.offline import get_plotlyjs
 
     words = {  # every sentence of the page, in the reader's language, before the layout below
@@ -148,51 +128,6 @@ def build(run: Run, examples: int = 6) -> str:
 """
     return (f"<!DOCTYPE html><html lang='{i18n.language()}'><head><meta charset='utf-8'><title>{words['page_title']}"
             f"</title><style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>{body}</body></html>")
-
-
-def _sft_parts(results: dict, examples: int):
-    base, prompted, tuned = results["base"], results.get("prompted", {}), results["tuned"]
-    n = results["rows"]
-    headline = t("On {rows} examples the model never saw in training, it now gives exactly the expected answer "
-                 "{after} of the time, against {before} before and {prompted} when we simply showed the original "
-                 "model {shots} examples in its prompt.", rows=n,
-                 after=f"<span class='ok'>{_pct(tuned['exact_match'])}</span>",
-                 before=f"<span class='bad'>{_pct(base['exact_match'])}</span>",
-                 prompted=_pct(prompted.get("exact_match")), shots=results.get("shots", 3))
-    metrics = _table(["", t("before (base model)"), t("prompting baseline"), t("after (fine-tuned)")], [
-        [t("exact match"), _pct(base["exact_match"]), _pct(prompted.get("exact_match")), _pct(tuned["exact_match"])],
-        [t("word overlap (token F1)"), _num(base["token_f1"]), _num(prompted.get("token_f1")),
-         _num(tuned["token_f1"])],
-        [t("validation loss (lower is better)"), _num(base["loss"]), "–", _num(tuned["loss"])],
-        [t("perplexity (lower is better)"), _num(base["perplexity"], 2), "–", _num(tuned["perplexity"], 2)],
-    ])
-    picked = sorted(results["table"], key=lambda r: (-(r["tuned_match"] - r["base_match"]), r["row"]))[:examples]
-    example_rows = [[f"<pre>{html.escape(r['prompt'])}</pre>", f"<pre>{html.escape(r['base'])}</pre>",
-                     f"<pre>{html.escape(r['tuned'])}</pre>", f"<pre>{html.escape(r['expected'])}</pre>"]
-                    for r in picked]
-    return (headline, metrics, example_rows, [t("prompt"), t("before"), t("after"), t("expected")],
-            t("each example is a prompt and the answer we want."))
-
-
-def _preference_parts(results: dict, examples: int):
-    """Headline, before/after table and example rows of a DPO run (held-out pairs)."""
-    base, tuned, n = results["base"], results["tuned"], results["rows"]
-    headline = t("On {rows} pairs of answers the model never saw in training, it now prefers the better answer "
-                 "{after} of the time, against {before} before; its own answers are closer to the preferred style "
-                 "{closer_after} of the time ({closer_before} before).", rows=n,
-                 after=f"<span class='ok'>{_pct(tuned['accuracy'])}</span>",
-                 before=f"<span class='bad'>{_pct(base['accuracy'])}</span>",
-                 closer_after=_pct(tuned["closer_to_chosen"]), closer_before=_pct(base["closer_to_chosen"]))
-    metrics = _table(["", t("before"), t("after (DPO)")], [
-        [t("preference accuracy (chosen answer more likely)"), _pct(base["accuracy"]), _pct(tuned["accuracy"])],
-        [t("mean margin, log-probability chosen − rejected"), _num(base["margin"], 2), _num(tuned["margin"], 2)],
-        [t("own answers closer to the chosen ones"), _pct(base["closer_to_chosen"]), _pct(tuned["closer_to_chosen"])],
-    ])
-    picked = sorted(results["table"], key=lambda r: (-(r["tuned_closer"] - r["base_closer"]), r["row"]))[:examples]
-    example_rows = [[f"<pre>{html.escape(r[k])}</pre>" for k in ("prompt", "base", "tuned", "chosen")]
-                    for r in picked]
-    return (headline, metrics, example_rows, [t("prompt"), t("before"), t("after"), t("preferred answer (chosen)")],
-            t("each example is a prompt with a better (chosen) and a worse (rejected) answer."))
 
 
 def save(run: Run) -> Path:

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from .i18n import N_, Message, msg
 from .paths import inside, read_json, runs_dir, safe_name, write_atomic, write_json
+from .checkpoints import checkpoint_ok
+from .models import ModelError
 from .settings import RunConfig
 
 STATES = ["queued", "running", "finished", "stopped", "diverged", "failed", "interrupted"]
 ENDED = {"finished", "stopped", "diverged", "failed", "interrupted"}
-MARKER = "studio_complete.json"
 _active: set[str] = set()  # run folders whose training is going on in this process
 _active_lock = threading.Lock()
 
@@ -176,9 +177,8 @@ STATE_NAMES = {"queued": N_("queued"), "running": N_("running"), "finished": N_(
 WITH_REASON = {"diverged": N_("Diverged: {reason}"), "failed": N_("Failed: {reason}"),
                "interrupted": N_("Interrupted: {reason}")}
 # Column names of runs.compare's results, shown translated.
-COMPARE_COLUMNS = [N_("run"), N_("status"), N_("steps"), N_("validation loss"), N_("training loss"), N_("minutes"),
-                   N_("exact match (tuned)"), N_("exact match (base)"), N_("preference accuracy (tuned)"),
-                   N_("preference accuracy (base)"), N_("margin (tuned)"), N_("validation reward accuracy")]
+COMPARE_COLUMNS = [N_("run"), N_("status"), N_("steps"), N_("validation loss"), N_("training loss"), N_("minutes")]
+# (each method's own columns come from its views.compare_columns)
 
 
 def status_message(status: dict) -> Message | None:
@@ -198,15 +198,26 @@ def describe_state(status: dict) -> tuple[str, Message]:
     return level, msg(text)
 
 
-def compare(selected: list["Run"]) -> tuple[list[dict], list[dict]]:
-    """(settings rows with a 'differs' flag, metrics rows) for runs side by side."""
-    from .evaluate import load_results
+def load_results(run: Run) -> dict | None:
+    """The run's last evaluation (eval/), or None before one."""
+    results = read_json(run.eval_dir / "results.json")
+    if results is not None:
+        results["table"] = read_json(run.eval_dir / "rows.json", [])
+        results["general_table"] = read_json(run.eval_dir / "general.json", [])
+    return results
 
-    configs = {r.id: r.config().to_dict() for r in selected}
+
+def compare(selected: list["Run"]) -> tuple[list[dict], list[dict]]:
+    """(settings rows with a 'differs' flag, metrics rows) for runs side by side: the shared figures, then each
+    run's method's own (a column stays empty for runs of another method)."""
+    configs = {r.id: r.config() for r in selected}
+    dicts = {rid: c.to_dict() for rid, c in configs.items()}
+    sections = list(dict.fromkeys(s for d in dicts.values() for s in d if s != "name"))
     settings = []
-    for section in ("data", "model", "method", "dpo", "training", "generation"):
-        for key in next(iter(configs.values()))[section]:
-            values = {rid: c[section][key] for rid, c in configs.items()}
+    for section in sections:
+        keys = list(dict.fromkeys(k for d in dicts.values() for k in d.get(section) or {}))
+        for key in keys:
+            values = {rid: (d.get(section) or {}).get(key, "") for rid, d in dicts.items()}
             settings.append({"setting": f"{section}.{key}", **{k: str(v) for k, v in values.items()},
                              "differs": len({str(v) for v in values.values()}) > 1})
     metrics = []
@@ -216,44 +227,40 @@ def compare(selected: list["Run"]) -> tuple[list[dict], list[dict]]:
         metrics.append({"run": run.id, "status": status["state"], "steps": status.get("step"),
                         "validation loss": final.get("eval_loss"), "training loss": final.get("train_loss"),
                         "minutes": round(final.get("runtime_s", 0) / 60, 1) if final else None,
-                        "exact match (tuned)": (results.get("tuned") or {}).get("exact_match"),
-                        "exact match (base)": (results.get("base") or {}).get("exact_match"),
-                        "preference accuracy (tuned)": (results.get("tuned") or {}).get("accuracy"),
-                        "preference accuracy (base)": (results.get("base") or {}).get("accuracy"),
-                        "margin (tuned)": (results.get("tuned") or {}).get("margin"),
-                        "validation reward accuracy": final.get("eval_accuracy")})
+                        **configs[run.id].method_info.views.compare_columns(results, final)})
     return settings, metrics
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
+def start_adapter(config: RunConfig) -> Path:
+    """The adapter folder of the finished LoRA run that config.method.start_from names, checked."""
+    try:
+        start = get_run(config.method.start_from)
+    except (FileNotFoundError, ValueError):
+        raise ModelError(msg("method.start_from: there is no run called {run}. Pick a finished LoRA run on the "
+                             "Model page, or leave it empty to start from the base model.",
+                             run=repr(config.method.start_from))) from None
+    if start.final_dir() != start.adapter_dir:
+        raise ModelError(msg("method.start_from: run {run} has no finished LoRA adapter. Let it finish first, "
+                             "or pick another run.", run=start.id))
+    base = start.config().model.name
+    if base != config.model.name:
+        raise ModelError(msg("method.start_from: run {run} was trained from the model {base}, this run uses "
+                             "{model}. Choose the same model on the Model page.", run=start.id,
+                             base=repr(base), model=repr(config.model.name)))
+    return start.adapter_dir
 
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
-
-def mark_checkpoint(path: Path) -> None:
-    """Written after transformers has saved the checkpoint: sizes and hashes of what a resume will read."""
-    files = {f.name: {"size": f.stat().st_size, "sha256": _sha256(f)}
-             for f in sorted(Path(path).iterdir()) if f.is_file() and f.name != MARKER}
-    write_json(Path(path) / MARKER, {"files": files, "time": time.time()})
-
-
-def checkpoint_ok(path: Path, verify: bool = False) -> bool:
-    """The marker exists and every file it lists is there with its size (and, with verify, its hash)."""
-    marker = read_json(Path(path) / MARKER)
-    if not marker or not marker.get("files"):
-        return False
-    for name, meta in marker["files"].items():
-        file = Path(path) / name
-        if not file.exists() or file.stat().st_size != meta["size"]:
-            return False
-        if verify and _sha256(file) != meta["sha256"]:
-            return False
-    return True
+def finished_adapter_runs(model_name: str | None = None) -> list[Run]:
+    """Finished runs with a LoRA adapter that another run can start from, newest first."""
+    found = []
+    for run in list_runs():
+        try:
+            config = run.config()
+        except Exception:
+            continue
+        if run.final_dir() == run.adapter_dir and (model_name is None or config.model.name == model_name):
+            found.append(run)
+    return found
 
 
 def create_run(config: RunConfig, root: Path | None = None, run_id: str | None = None) -> Run:

@@ -91,15 +91,15 @@ def choose(device, setting: str = "auto", max_length: int = 256) -> Levers:
     return levers
 
 
-def weights_dtype(levers: Levers, device, method: str):
+def weights_dtype(levers: Levers, device, weights: str):
     """bf16 weights where they are frozen (LoRA) or the GPU trains in bf16; fp32 master weights for full
     fine-tuning on a CPU, where bf16 is only autocast. Frozen bf16 weights also spare autocast from casting
     every weight again at every step (a third of a CPU step when measured)."""
     import torch
 
-    from .settings import ADAPTER_METHODS
+    from .sections import ADAPTER_WEIGHTS
 
-    if levers.precision == "bf16" and (device.kind == "cuda" or method in ADAPTER_METHODS):
+    if levers.precision == "bf16" and (device.kind == "cuda" or weights in ADAPTER_WEIGHTS):
         return torch.bfloat16
     return torch.float32
 

@@ -15,11 +15,13 @@ _lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def start() -> threading.Thread:
+def start(trainers: tuple[str, ...] = ()) -> threading.Thread:
+    """trainers: the TRL classes the registered methods train with (jobs.warm_up passes them)."""
     global _thread
     with _lock:
         if _thread is None:
-            _thread = threading.Thread(target=_import_training_libraries, name="warm-up", daemon=True)
+            _thread = threading.Thread(target=_import_training_libraries, args=(trainers,), name="warm-up",
+                                       daemon=True)
             _thread.start()
         return _thread
 
@@ -31,11 +33,14 @@ def ready(timeout: float = 300) -> None:
         thread.join(timeout)
 
 
-def _import_training_libraries() -> None:
+def _import_training_libraries(trainers: tuple[str, ...]) -> None:
     try:
         import peft  # noqa: F401
+        import trl
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer  # noqa: F401
-        from trl import DPOTrainer, SFTTrainer  # noqa: F401
         from trl.trainer import utils  # noqa: F401 (the compact head's switch)
+
+        for name in trainers:
+            getattr(trl, name)  # TRL resolves its names lazily: resolve them here, once
     except Exception:  # a broken install shows its plain error when it is used, not here
         pass

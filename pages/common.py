@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine import data, i18n, jobs, models, runs, stats
+from engine import data, i18n, jobs, models, runs
 from engine.paths import uploads_dir
 from engine.export import ExportError
 from engine.i18n import render, t
@@ -107,7 +107,7 @@ def _loaded(d):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _stats(_train, key: tuple, _tok, max_length: int, _train_rows, _val_rows):
-    return stats.compute_stats(_train, _tok, max_length, _train_rows, _val_rows)
+    return data.compute_stats(_train, _tok, max_length, _train_rows, _val_rows)
 
 
 def data_stats(cfg: RunConfig):
@@ -163,6 +163,11 @@ def reset_widgets(prefix: str = "w.") -> None:
 
 def settings_rows(section: str, skip=()) -> list[dict]:
     return [r for r in describe() if r["section"] == section and r["name"] not in skip]
+
+
+def method_name(cfg: RunConfig) -> str:
+    """'<method label>, LORA': what the run learns from and which weights change, as pages name it."""
+    return f"{t(cfg.method_info.label)}, {cfg.method.weights.upper()}"
 
 
 def settings_help(key: str) -> str:

@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from engine import charts, i18n, runs
+from engine import charts, i18n, methods, runs
 from engine.i18n import t
 
 st.title(t("Compare runs"))
@@ -23,10 +23,10 @@ right.plotly_chart(charts.compare_losses(metrics, "eval_loss"), width="stretch")
 settings, results = runs.compare(selected)
 st.subheader(t("Results"))
 shown = {"status": lambda v: t(runs.STATE_NAMES.get(v, v)), "validation loss": lambda v: i18n.number(v, 3),
-         "training loss": lambda v: i18n.number(v, 3), "minutes": lambda v: i18n.number(v, 1),
-         "exact match (tuned)": i18n.percent, "exact match (base)": i18n.percent,
-         "preference accuracy (tuned)": i18n.percent, "preference accuracy (base)": i18n.percent,
-         "margin (tuned)": lambda v: i18n.number(v, 2), "validation reward accuracy": i18n.percent}
+         "training loss": lambda v: i18n.number(v, 3), "minutes": lambda v: i18n.number(v, 1)}
+for method in methods.METHODS.values():  # each method's own columns, formatted as it says
+    for column, how in method.views.compare_formats().items():
+        shown[column] = i18n.percent if how == "percent" else (lambda v, digits=how: i18n.number(v, digits))
 st.dataframe(pd.DataFrame([{t(k): shown.get(k, lambda v: v)(v) for k, v in row.items()} for row in results]),
              hide_index=True, width="stretch")
 st.subheader(t("Settings"))

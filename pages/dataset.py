@@ -3,7 +3,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from engine import charts, data, i18n, jobs, preference, stats
+from engine import charts, data, i18n, jobs, methods
 from engine.i18n import render, t
 from pages.common import config, data_stats, explain, loaded_data, save_upload, tokenizer
 
@@ -72,10 +72,10 @@ except Exception as err:
 
 (st.success if not train.problems else st.warning)(
     t("{summary} Layout: **{layout}**.", summary=render(train.summary()),
-      layout=t({**data.SHAPE_NAMES, **preference.SHAPE_NAMES}.get(train.shape, train.shape))))
+      layout=t(data.SHAPE_NAMES.get(train.shape, train.shape))))
 for note in train.notes:
     st.info(render(note))
-mismatch = preference.method_mismatch(cfg.method.method, train.kind)
+mismatch = methods.mismatch(cfg.method.method, train.kind)
 if mismatch:
     st.info(render(mismatch))
 
@@ -113,10 +113,10 @@ else:
                   val=len(val_rows)))
 
 left, right = st.columns(2)
-left.plotly_chart(charts.preference_lengths(s) if train.kind == "preference" else charts.length_histogram(s),
+left.plotly_chart(charts.pair_lengths(s) if train.kind == data.PAIRS else charts.length_histogram(s),
                   width="stretch")
 right.plotly_chart(charts.quality_bars(s), width="stretch")
-if train.kind == "preference":
+if train.kind == data.PAIRS:
     cols = st.columns(4)
     cols[0].metric(t("Chosen answer is the longer one"), i18n.percent(s["chosen_longer"]),
                    help=t("Far from 50%, the model may learn to prefer long (or short) answers rather than your "
@@ -132,12 +132,12 @@ cols[1].metric(t("Longest row"), num(s.get("longest", 0), 0))
 cols[2].metric(t("Rows cut by max length"), num(s["rows_over_max"], 0),
                help=t("Change the max length on the Settings page."))
 cols[3].metric(t("Validation rows also in training"), num(s.get("overlap", 0), 0))
-for finding in stats.plain_findings(s):
+for finding in data.plain_findings(s):
     st.warning(render(finding))
 
 st.subheader(t("One example, exactly as the model sees it"))
 index = st.number_input(t("Example"), 1, len(train.examples), 1, help=t("Number of the usable example to show."))
-shown = stats.render_example(tokenizer(cfg.model.name, cfg.model.allow_pickle), train.examples[index - 1],
+shown = data.render_example(tokenizer(cfg.model.name, cfg.model.allow_pickle), train.examples[index - 1],
                              cfg.training.max_length)
 st.markdown(
     "<div style='font-family:monospace;white-space:pre-wrap;border:1px solid #ddd;padding:0.8em;border-radius:6px'>"

@@ -3,7 +3,7 @@ import shutil
 import streamlit as st
 
 from engine import export, jobs, report
-from engine.gguf_export import K_QUANT_NOTE, TYPES
+from engine.export.gguf import K_QUANT_NOTE, TYPES
 from engine.i18n import render, t
 from pages.common import explain, pick_run
 

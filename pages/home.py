@@ -2,7 +2,7 @@ import streamlit as st
 
 from engine.i18n import t
 from engine.settings import PRESET_TEXT
-from pages.common import config, manager, step_states
+from pages.common import config, manager, method_name, step_states
 
 st.title(t("Fine-tuning studio"))
 st.markdown(t(
@@ -19,7 +19,7 @@ steps = [
     ("pages/dataset.py", t("1. Dataset"), done["dataset"],
      f"`{cfg.data.train_file.rsplit('/', 1)[-1]}`" if done["dataset"] else t("Choose a demo or upload your file.")),
     ("pages/model.py", t("2. Model"), done["model"],
-     t("`{model}` with {method}", model=cfg.model.name, method=cfg.method.method.upper()) if done["model"] else
+     t("`{model}` with {method}", model=cfg.model.name, method=method_name(cfg)) if done["model"] else
      t("The embedded SmolLM2-135M is ready; pick another if you like.")),
     ("pages/settings.py", t("3. Settings"), done["settings"],
      t("preset **{preset}**", preset=t(PRESET_TEXT[cfg.training.preset][0])) if done["settings"] else

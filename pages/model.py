@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from engine import dpo, i18n, jobs, models, preflight, speed
+from engine import i18n, jobs, methods, models, preflight, runs, speed
 from engine.i18n import render, t
 from engine.settings import set_value
 from pages.common import config, data_stats, explain, reset_widgets, settings_help
@@ -40,22 +40,33 @@ else:
     cfg.model.allow_pickle = st.checkbox(t("Allow pickle weight files (.bin)"), cfg.model.allow_pickle,
                                          help=t("Pickle files can run code when loaded. Only for models you trust."))
 
-methods = {"lora": t("LoRA: trains a small adapter (recommended)"), "full": t("Full: trains every weight"),
-           "qlora": t("QLoRA: LoRA on a 4-bit model (NVIDIA GPU only)"),
-           "dpo": t("DPO: teaches which of two answers is better (preference pairs, LoRA adapter)")}
-method = st.radio(t("How to train"), list(methods), format_func=methods.get,
-                  index=list(methods).index(cfg.method.method))
+names = list(methods.METHODS)
+method = st.radio(t("What it learns from"), names, index=names.index(cfg.method.method),
+                  format_func=lambda name: t(methods.get(name).label), captions=[t(m.description) for m in
+                                                                                methods.METHODS.values()])
 if method != cfg.method.method:
     set_value(cfg, "method.method", method)
-    cfg.apply_preset()  # each method has its own measured presets (DPO's learning rate is not SFT's)
+    if cfg.method.weights not in methods.get(method).weights:
+        set_value(cfg, "method.weights", methods.get(method).weights[0])
+    cfg.apply_preset()  # each method has its own measured presets (its own learning rate)
     reset_widgets()
-if method == "dpo":
-    start_runs = [r.id for r in dpo.finished_lora_runs(cfg.model.name)]
+WEIGHTS = {"lora": i18n.N_("LoRA: trains a small adapter (recommended)"), "full": i18n.N_("Full: trains every weight"),
+           "qlora": i18n.N_("QLoRA: LoRA on a 4-bit model (NVIDIA GPU only)")}
+allowed = [w for w in WEIGHTS if w in cfg.method_info.weights]
+weights = st.radio(t("Which weights change"), allowed, format_func=lambda w: t(WEIGHTS[w]), horizontal=True,
+                   index=allowed.index(cfg.method.weights) if cfg.method.weights in allowed else 0)
+if weights != cfg.method.weights:
+    set_value(cfg, "method.weights", weights)
+if cfg.method_info.starts_from_runs:
+    start_runs = [r.id for r in runs.finished_adapter_runs(cfg.model.name)]
     options = ["", *start_runs]
-    cfg.dpo.start_from = st.selectbox(
-        t("Start DPO from"), options, index=options.index(cfg.dpo.start_from) if cfg.dpo.start_from in options else 0,
+    cfg.method.start_from = st.selectbox(
+        t("Start from a finished run"), options,
+        index=options.index(cfg.method.start_from) if cfg.method.start_from in options else 0,
         format_func=lambda r: t("the model itself (no earlier run)") if not r else t("finished LoRA run {run}", run=r),
-        help=settings_help("dpo.start_from"))
+        help=settings_help("method.start_from"))
+else:
+    cfg.method.start_from = ""
 
 st.subheader(t("Will it fit?"))
 try:
@@ -70,8 +81,8 @@ if cfg.data.train_file:
         longest = data_stats(cfg)[3].get("longest")
     except Exception:
         longest = None  # the Dataset page explains data problems; estimate at the max length meanwhile
-estimates = preflight.method_estimates(cfg, longest)
-rows = [{t("method"): r["method"].upper(), t("trained weights"): t("{millions:.1f} M", millions=r["trained"] / 1e6),
+estimates = preflight.weights_estimates(cfg, longest)
+rows = [{t("weights"): r["weights"].upper(), t("trained weights"): t("{millions:.1f} M", millions=r["trained"] / 1e6),
          t("memory needed"): t("{gb:.1f} GB", gb=r["memory_gb"]), t("verdict"): t(r["verdict"]),
          "": render(r["sentence"])} for r in estimates]
 length = (t("your longest example ({tokens} tokens)", tokens=min(longest, cfg.training.max_length)) if longest else
@@ -80,8 +91,8 @@ st.markdown(t("**{millions:.0f} million parameters**, {layers} layers. Estimated
               "and {length}:", millions=shape["parameters"] / 1e6, layers=shape["layers"],
               batch=cfg.training.batch_size, length=length))
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-chosen = next(r for r in estimates if r["method"] == method)
+chosen = next(r for r in estimates if r["weights"] == cfg.method.weights)
 {"ok": st.success, "tight": st.warning}.get(chosen["verdict"], st.error)(
-    t("{method}: {sentence}", method=method.upper(), sentence=render(chosen["sentence"])))
+    t("{method}: {sentence}", method=cfg.method.weights.upper(), sentence=render(chosen["sentence"])))
 st.session_state["model_chosen"] = True
 st.page_link("pages/settings.py", label=t("Next: settings"), icon=":material/arrow_forward:")

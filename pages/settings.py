@@ -2,7 +2,8 @@ import streamlit as st
 
 from engine import i18n, jobs, preflight
 from engine.i18n import render, t
-from engine.settings import ADAPTER_METHODS, PRESET_NOTES, PRESET_TEXT
+from engine.sections import ADAPTER_WEIGHTS
+from engine.settings import PRESET_TEXT
 from pages.common import config, data_stats, explain, reset_widgets, setting_widget, settings_rows
 
 st.title(t("3. Settings"))
@@ -13,8 +14,8 @@ st.session_state["settings_seen"] = True
 preset = st.radio(t("What do you want?"), list(PRESET_TEXT), format_func=lambda p: t(PRESET_TEXT[p][0]),
                   index=list(PRESET_TEXT).index(cfg.training.preset), horizontal=True)
 st.markdown(f"**{t(PRESET_TEXT[preset][0])}**: {t(PRESET_TEXT[preset][1])}")
-if cfg.method.method in PRESET_NOTES:
-    st.caption(t(PRESET_NOTES[cfg.method.method]))
+if cfg.method_info.preset_note:
+    st.caption(t(cfg.method_info.preset_note))
 if preset != cfg.training.preset:
     cfg.training.preset = preset
     cfg.apply_preset()
@@ -25,7 +26,7 @@ if preset != "custom":
                  "docs/presets.md."))
 
 ADVANCED = {"training": i18n.N_("Advanced training settings"), "method": i18n.N_("Advanced LoRA settings"),
-            "dpo": i18n.N_("Advanced DPO settings"), "generation": i18n.N_("Advanced answer settings")}
+            "generation": i18n.N_("Advanced answer settings")}
 
 
 def form(section: str, skip=()):
@@ -37,7 +38,7 @@ def form(section: str, skip=()):
         with cols[i % 3]:
             setting_widget(cfg, row)
     if advanced:
-        with st.expander(t(ADVANCED[section])):
+        with st.expander(t(ADVANCED.get(section, i18n.N_("Advanced settings")))):
             cols = st.columns(3)
             for i, row in enumerate(advanced):
                 with cols[i % 3]:
@@ -46,12 +47,12 @@ def form(section: str, skip=()):
 
 st.subheader(t("Training"))
 form("training", skip=("preset",))
-if cfg.method.method in ADAPTER_METHODS:
+if cfg.method.weights in ADAPTER_WEIGHTS:
     st.subheader(t("LoRA adapter"))
-    form("method", skip=("method",))
-if cfg.method.method == "dpo":
-    st.subheader(t("Preference tuning (DPO)"))
-    form("dpo", skip=("start_from",))  # the starting run is chosen on the Model page
+    form("method", skip=("method", "weights", "start_from"))  # chosen on the Model page
+if cfg.method_info.section:  # the method's own settings
+    st.subheader(t(cfg.method_info.label))
+    form(cfg.method_info.section)
 st.subheader(t("Answers in evaluation and chat"))
 form("generation")
 

@@ -3,7 +3,7 @@ import streamlit as st
 from engine import jobs, preflight, runs
 from engine.i18n import render, t
 from engine.settings import PRESET_TEXT
-from pages.common import config, data_stats, explain, manager
+from pages.common import config, data_stats, explain, manager, method_name
 from pages.live import live_run
 
 st.title(t("4. Train"))
@@ -22,7 +22,7 @@ if job is None:
     else:
         st.markdown(t("Ready: **{file}** on **{model}** with {method}, preset **{preset}**.",
                       file=cfg.data.train_file.rsplit('/', 1)[-1], model=cfg.model.name,
-                      method=cfg.method.method.upper(), preset=t(PRESET_TEXT[cfg.training.preset][0])))
+                      method=method_name(cfg), preset=t(PRESET_TEXT[cfg.training.preset][0])))
         name = st.text_input(t("Name of this run"), cfg.name or cfg.data.train_file.rsplit("/", 1)[-1].split(".")[0],
                              help=t("Letters, digits, '-' and '_'; other characters are replaced."))
         if st.button(t("Start training"), type="primary", icon=":material/play_arrow:"):

@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from engine import evaluate, report
+from engine import evaluate, report, scoring
+from engine.methods.sft import evaluate as sft_evaluate
+from engine.runs import load_results
 from engine.chat import ChatModels
 from engine.settings import GenerationSettings
 
@@ -23,12 +25,12 @@ from engine.settings import GenerationSettings
     ("", "", 1.0, 1.0),
 ])
 def test_exact_match_and_token_f1_by_hand(prediction, reference, em, f1):
-    assert evaluate.exact_match(prediction, reference) == em
-    assert evaluate.token_f1(prediction, reference) == pytest.approx(f1)
+    assert scoring.exact_match(prediction, reference) == em
+    assert scoring.token_f1(prediction, reference) == pytest.approx(f1)
 
 
 def test_score_averages_over_rows():
-    scores = evaluate.score(["a b", "x", "c"], ["a b", "y", "c d"])
+    scores = scoring.score(["a b", "x", "c"], ["a b", "y", "c d"])
     assert scores["exact_match"] == pytest.approx(1 / 3)
     assert scores["token_f1"] == pytest.approx((1 + 0 + 2 / 3) / 3)
 
@@ -40,7 +42,7 @@ def example(prompt, answer, system=None):
 
 def test_few_shot_prompt_puts_training_rows_before_the_question():
     shots = [example("q1", "a1", "sys"), example("q2", "a2", "sys")]
-    prompt = evaluate.few_shot_prompt(shots, example("held-out question", "secret answer", "sys"))
+    prompt = scoring.few_shot_prompt(shots, example("held-out question", "secret answer", "sys"))
     assert [m["role"] for m in prompt] == ["system", "user", "assistant", "user", "assistant", "user"]
     assert [m["content"] for m in prompt] == ["sys", "q1", "a1", "q2", "a2", "held-out question"]
     assert "secret answer" not in json.dumps(prompt)
@@ -54,13 +56,13 @@ def test_prompting_baseline_uses_training_rows_only(finished_tiny_run, monkeypat
     train_texts = {e["prompt"][-1]["content"] for e in train_rows} | {e["completion"][0]["content"] for e in train_rows}
     val_prompts = {e["prompt"][-1]["content"] for e in val_rows}
     seen = []
-    real_generate = evaluate.generate
+    real_generate = sft_evaluate.generate
 
     def spy(model, tokenizer, prompts, settings, **kw):
         seen.append(prompts)
         return real_generate(model, tokenizer, prompts, settings, **kw)
 
-    monkeypatch.setattr(evaluate, "generate", spy)
+    monkeypatch.setattr(sft_evaluate, "generate", spy)
     results = evaluate.evaluate_run(finished_tiny_run, rows=4)
     few_shot = seen[1]  # base, prompting baseline, general check, tuned, general check
     assert len(few_shot) == 4
@@ -74,7 +76,7 @@ def test_prompting_baseline_uses_training_rows_only(finished_tiny_run, monkeypat
         assert 0 <= results[key]["exact_match"] <= 1
     assert results["base"]["loss"] > 0 and results["tuned"]["perplexity"] > 1
     assert len(results["general_table"]) == 12
-    saved = evaluate.load_results(finished_tiny_run)
+    saved = load_results(finished_tiny_run)
     assert saved["rows"] == 4 and len(saved["table"]) == 4 and saved["table"][0]["expected"]
 
 
@@ -99,7 +101,7 @@ def test_chat_streams_and_the_base_answer_is_the_base_models(finished_tiny_run, 
     assert len(pieces) >= 1 and "".join(pieces).strip()
     base_answer = pair.answer(messages, settings, "base")
     plain = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    expected = evaluate.generate(plain, models.load_tokenizer(tiny_model_dir), [messages], settings)[0]
+    expected = scoring.generate(plain, models.load_tokenizer(tiny_model_dir), [messages], settings)[0]
     assert base_answer == expected
 
 
@@ -116,16 +118,16 @@ def test_report_is_self_contained_with_the_charts_data_and_examples(finished_tin
     assert text.count("Plotly.newPlot") >= 2  # the loss curves and the length histogram, interactive
     losses = [r["loss"] for r in finished_tiny_run.metrics() if "loss" in r]
     assert json.dumps(losses[0])[:8] in text  # the chart carries the logged values
-    table = evaluate.load_results(finished_tiny_run)["table"]
+    table = load_results(finished_tiny_run)["table"]
     assert any(row["prompt"][:30].replace("'", "&#x27;") in text for row in table)
     assert "prompting baseline" in text and "exact match" in text
 
 
 def test_report_escapes_html_from_the_data(finished_tiny_run, monkeypatch):
-    results = evaluate.load_results(finished_tiny_run) or {}
+    results = load_results(finished_tiny_run) or {}
     if not results:
         evaluate.evaluate_run(finished_tiny_run, rows=4)
-    real = evaluate.load_results
+    real = load_results
 
     def hostile(run):
         results = real(run)

@@ -21,14 +21,14 @@ def test_how_many_rows_are_mixed_in():
     assert everyday.rows_to_add(0.1, 3) == 1  # at least one when on
     assert everyday.rows_to_add(0.5, 10_000) == 40  # at most one per practice question
     assert everyday.rows_to_add(0.0, 300) == 0
-    assert everyday.rows_to_add(0.1, 300, "dpo") == 0  # DPO learns from pairs
+    assert everyday.rows_to_add(0.1, 300, applies=False) == 0  # a method that learns pairs
 
 
 def test_the_shipped_answers_are_the_embedded_models_own(default_dir):
     """Greedy answers are what the model finds likeliest: their loss under the embedded model is low, and much
     lower than the same answers given to the wrong questions."""
     from engine import models
-    from engine.evaluate import answer_loss
+    from engine.scoring import answer_loss
 
     shipped = json.loads(everyday.SHIPPED_FILE.read_text())
     assert shipped["prompts"] == everyday.prompts() and all(a.strip() for a in shipped["answers"])
@@ -57,13 +57,15 @@ def test_a_run_mixes_them_in_caches_them_and_resumes_on_the_same_ones(tmp_path, 
     monkeypatch.setattr(everyday, "generate_answers", lambda model, tokenizer: calls.append(1) or answers)
     everyday.cache_file(str(tiny_model_dir)).unlink(missing_ok=True)
     seen = {}
-    real_to_hf = train.data_mod.to_hf
+    from engine import data
+
+    real_to_hf = data.to_hf
 
     def to_hf(rows):  # the first call gets the training rows, the second the validation rows
         seen.setdefault("rows", rows)
         return real_to_hf(rows)
 
-    monkeypatch.setattr(train.data_mod, "to_hf", to_hf)
+    monkeypatch.setattr(data, "to_hf", to_hf)
     run = runs.create_run(tiny_config(tmp_path, tiny_model_dir, everyday_share=0.25, save_every=100))
     stop = threading.Event()
     status = train.train_run(run, stop, callbacks=[AtStep(3, lambda model: stop.set())])

@@ -7,7 +7,7 @@ import shutil
 import pytest
 import torch
 
-from engine import gguf_export, ollama
+from engine.export import gguf as gguf_export, ollama
 
 CHAT = [{"role": "system", "content": "You extract orders."},
         {"role": "user", "content": "Extract the order as JSON: To Oslo please: four red pens."}]
@@ -227,7 +227,7 @@ def test_full_fine_tuning_run_exports_its_model(tiny_model_dir, tokenizer, tmp_p
     from engine import export, runs, train
 
     config = tiny_config(tmp_path, tiny_model_dir, max_steps=2, eval_every=2, save_every=2)
-    config.method.method = "full"
+    config.method.weights = "full"
     run = runs.create_run(config.validate())
     assert train.train_run(run)["state"] == "finished"
     made = export.gguf_export(run, "f32")

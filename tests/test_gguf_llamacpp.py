@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine import evaluate, export, runs, train
+from engine import export, runs, scoring, train
 from engine.settings import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def test_llamacpp_answers_like_the_merged_model_in_f16(order_run, held_out, merg
     for text, result in zip(texts, results):
         assert result["prompt_ids"] == tokenizer(text, add_special_tokens=False)["input_ids"]
     same = [r["answer_ids"] == a for r, a in zip(results, merged_answers)]
-    correct = [evaluate.exact_match(r["answer"], e) for r, e in zip(results, expected)]
+    correct = [scoring.exact_match(r["answer"], e) for r, e in zip(results, expected)]
     print(f"F16 in llama.cpp: {sum(same)}/{len(same)} answers identical to the merged model, "
           f"{sum(correct):.0f}/{len(correct)} exactly right")
     assert all(same), [(r["answer"], tokenizer.decode(a)) for r, a, s in zip(results, merged_answers, same) if not s]
@@ -110,7 +110,7 @@ def test_llamacpp_q8_0_still_answers_the_demo_task(order_run, held_out, merged_a
     assert made["size_bytes"] < 0.6 * f16.stat().st_size
     results = llamacpp(Path(made["gguf"]), texts)
     same = [r["answer_ids"] == a for r, a in zip(results, merged_answers)]
-    correct = [evaluate.exact_match(r["answer"], e) for r, e in zip(results, expected)]
+    correct = [scoring.exact_match(r["answer"], e) for r, e in zip(results, expected)]
     print(f"Q8_0 in llama.cpp: {sum(same)}/{len(same)} answers identical to the merged model, "
           f"{sum(correct):.0f}/{len(correct)} exactly right")
     assert sum(same) / len(same) >= 0.8

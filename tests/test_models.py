@@ -50,7 +50,7 @@ def test_size_and_memory_for_each_method(default_dir):
     assert shape["parameters"] == 134_515_008 and shape["layers"] == 30
     from engine.settings import RunConfig
 
-    rows = {r["method"]: r for r in preflight.method_estimates(RunConfig())}
+    rows = {r["weights"]: r for r in preflight.weights_estimates(RunConfig())}
     assert rows["lora"]["trained"] == 4_884_480  # what PEFT reports for rank 16 on all linear layers
     assert rows["full"]["memory_gb"] > rows["lora"]["memory_gb"] > 0
     assert rows["lora"]["verdict"] in ("ok", "tight", "too big") and rows["lora"]["sentence"]
@@ -67,7 +67,7 @@ def test_packing_trains(tmp_path, tiny_model_dir):
 
 def test_full_fine_tuning_saves_a_whole_model(tmp_path, tiny_model_dir):
     config = tiny_config(tmp_path, tiny_model_dir, max_steps=2, eval_every=100)
-    config.method.method = "full"
+    config.method.weights = "full"
     run = runs.create_run(config)
     assert train.train_run(run)["state"] == "finished"
     assert (run.model_dir / "model.safetensors").exists() and run.final_dir() == run.model_dir
@@ -75,7 +75,7 @@ def test_full_fine_tuning_saves_a_whole_model(tmp_path, tiny_model_dir):
 
 def test_qlora_without_a_gpu_says_so(tmp_path, tiny_model_dir):
     config = tiny_config(tmp_path, tiny_model_dir)
-    config.method.method = "qlora"
+    config.method.weights = "qlora"
     run = runs.create_run(config)
     status = train.train_run(run)
     assert status["state"] == "failed"

@@ -100,7 +100,7 @@ def test_evaluate_compare_and_report_show_the_preference_figures(finished_dpo_ru
     summary = at.dataframe[0].value
     assert list(summary.columns[:3]) == ["model", "preference accuracy", "mean margin"]
     assert list(summary["model"]) == ["base model", "DPO-tuned"]
-    results = evaluate.load_results(finished_dpo_run)
+    results = runs.load_results(finished_dpo_run)
     assert results["rows"] == 8 and list(summary["preference accuracy"]) == [
         i18n.percent(results["base"]["accuracy"]), i18n.percent(results["tuned"]["accuracy"])]  # as the page writes them
     side = at.dataframe[1].value

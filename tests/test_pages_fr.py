@@ -84,7 +84,7 @@ def english_left(texts: list[str], data_columns=()) -> list[str]:
 
 @pytest.fixture(scope="module")
 def evaluated_run(finished_tiny_run):
-    if evaluate.load_results(finished_tiny_run) is None:
+    if runs.load_results(finished_tiny_run) is None:
         evaluate.evaluate_run(finished_tiny_run, rows=4)
     if len(runs.list_runs()) < 2:  # Compare needs two runs
         runs.create_run(finished_tiny_run.config(), run_id=f"{finished_tiny_run.id}-copy")
@@ -139,10 +139,9 @@ def test_the_report_is_written_in_the_language_of_the_session(evaluated_run):
 
 @pytest.fixture(scope="module")
 def evaluated_dpo_run(finished_dpo_run):
-    from engine import dpo
 
-    if evaluate.load_results(finished_dpo_run) is None:
-        dpo.evaluate_run(finished_dpo_run, rows=4)
+    if runs.load_results(finished_dpo_run) is None:
+        evaluate.evaluate_run(finished_dpo_run, rows=4)
     return finished_dpo_run
 
 
@@ -159,7 +158,7 @@ def test_no_dpo_view_shows_english_when_french_is_chosen(page, evaluated_dpo_run
         assert "polite_replies" in [s.value for s in at.selectbox]
         assert any("300" in text and "prompt / réponse préférée" in text for text in texts), texts
     if page == "evaluate":
-        assert evaluate.load_results(evaluated_dpo_run)["kind"] == "preference"
+        assert runs.load_results(evaluated_dpo_run)["kind"] == "preference"
         assert "Préférence sur les paires mises de côté" in [h.value for h in at.subheader]
     assert len(texts) > 3, texts
     columns = list(json.loads((PAIRS / "train.jsonl").read_text(encoding="utf-8").splitlines()[0]))

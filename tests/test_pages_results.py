@@ -27,7 +27,7 @@ def test_evaluate_page_runs_an_evaluation_and_shows_the_side_by_side_table(finis
     at.number_input[0].set_value(4)
     at.button[0].click()  # Evaluate
     at.run()
-    assert jobs.EVALS.current() is not None or evaluate.load_results(finished_tiny_run)
+    assert jobs.EVALS.current() is not None or runs.load_results(finished_tiny_run)
     jobs.EVALS.current() and jobs.EVALS.current().thread.join(300)
     at.run()
     assert not at.exception
@@ -108,7 +108,7 @@ def test_compare_page_overlays_curves_and_marks_differing_settings():
 
 
 def test_export_page_offers_downloads_builds_the_report_and_explains_offline_hub(finished_tiny_run):
-    if evaluate.load_results(finished_tiny_run) is None:
+    if runs.load_results(finished_tiny_run) is None:
         evaluate.evaluate_run(finished_tiny_run, rows=4)
     at = open_page("export", finished_tiny_run.id)
     labels = [d.label for d in at.get("download_button")]

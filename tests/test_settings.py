@@ -6,7 +6,8 @@ from dataclasses import fields
 
 import pytest
 
-from engine.settings import PRESETS, SECTIONS, RunConfig, SettingsError, describe, set_value
+from engine.methods.sft.presets import PRESETS
+from engine.settings import SECTIONS, RunConfig, SettingsError, describe, set_value
 
 
 def _flat(config: RunConfig) -> dict:
@@ -24,7 +25,7 @@ def _customised() -> RunConfig:
     config.data.system_prompt = "You route tickets.\nAnswer briefly."
     config.data.val_fraction = 0.25
     config.model.allow_pickle = True
-    config.method.method = "full"
+    config.method.weights = "full"
     config.method.target_modules = "q_proj,v_proj"
     config.training.max_length = 1024
     config.training.packing = True
@@ -86,7 +87,7 @@ BAD_VALUES = [
     ("training.max_length", 8, ["training.max_length", "16 to 32768"]),
     ("data.val_fraction", 0.9, ["data.val_fraction", "0.0 to 0.5"]),
     ("generation.temperature", 3, ["generation.temperature", "0.0 to 2.0"]),
-    ("method.method", "bogus", ["method.method", "'bogus' is not allowed", "Allowed: lora, full, qlora"]),
+    ("method.method", "bogus", ["method.method", "'bogus' is not allowed", "Allowed: sft, dpo"]),
     ("data.shape", "xml", ["data.shape", "Allowed: auto, alpaca, messages, sharegpt"]),
     ("training.preset", "fast", ["training.preset", "Allowed: quick, balanced, thorough, custom"]),
     ("training.max_steps", "abc", ["training.max_steps", "'abc' is not a valid int", "0 to 1000000"]),

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import gc
 import json
-import threading
 from pathlib import Path
 
 import pytest
 
-from engine import cli, dpo, export, runs, train
-from engine.evaluate import evaluate_run, load_results
-from engine.settings import PRESETS, RunConfig
+from engine import cli, export, i18n, runs, train
+from engine.evaluate import evaluate_run
+from engine.methods.sft.presets import PRESETS
+from engine.runs import load_results
+from engine.settings import RunConfig
 from conftest import dpo_config, write_pairs
-from test_train import AtStep
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def losses(run) -> dict[int, float]:
-    return {r["step"]: r["loss"] for r in run.metrics() if "loss" in r}
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -53,7 +49,7 @@ def test_held_out_preference_accuracy_rises_above_the_base_and_cli_prints_it(dpo
     base, tuned = results["base"], results["tuned"]
     assert tuned["accuracy"] > base["accuracy"] and tuned["margin"] > base["margin"]
     assert results["reward_accuracy"] > 0.5
-    assert "preference accuracy" in out and f"{tuned['accuracy']:.1%}" in out and "everyday questions" in out
+    assert "preference accuracy" in out and i18n.percent(tuned["accuracy"]) in out and "everyday questions" in out
     row = results["table"][0]
     assert {"prompt", "chosen", "rejected", "base", "tuned", "base_margin", "tuned_margin"} <= set(row)
     assert len(results["general_table"]) == 12
@@ -99,47 +95,14 @@ def test_the_reference_is_the_adapter_disabled_base_with_one_copy_of_the_weights
     assert not torch.allclose(tuned, logits, atol=1e-3)  # the adapter is on for the policy, off for the reference
 
 
-def test_stop_and_resume_continue_with_the_same_losses_as_an_uninterrupted_run(tmp_path, tiny_model_dir):
-    steps = dict(max_steps=8, save_every=100, eval_every=100)
-    straight = runs.create_run(dpo_config(tmp_path / "a", tiny_model_dir, **steps))
-    assert train.train_run(straight)["state"] == "finished"
-    run = runs.create_run(dpo_config(tmp_path / "b", tiny_model_dir, **steps))
-    stop = threading.Event()
-    status = train.train_run(run, stop, callbacks=[AtStep(4, lambda model: stop.set())])
-    assert status["state"] == "stopped" and status["step"] == 4 and run.can_resume()
-    assert train.train_run(run, resume=True)["state"] == "finished"
-    got, expected = losses(run), losses(straight)
-    assert sorted(got) == list(range(1, 9))
-    for step in range(1, 9):
-        assert got[step] == pytest.approx(expected[step], abs=1e-4), step
-    margins = {r["step"]: r["rewards/margins"] for r in run.metrics() if "loss" in r}
-    assert margins[8] == pytest.approx({r["step"]: r["rewards/margins"] for r in straight.metrics()
-                                        if "loss" in r}[8], abs=1e-4)
-
-
-def test_a_nan_in_the_adapter_ends_the_dpo_run_diverged(tmp_path, tiny_model_dir):
-    import torch
-
-    def poison(model):
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                if "lora_" in name:
-                    p.fill_(float("nan"))
-
-    run = runs.create_run(dpo_config(tmp_path, tiny_model_dir, max_steps=6, save_every=2, eval_every=100))
-    status = train.train_run(run, callbacks=[AtStep(3, poison)])
-    assert status["state"] == "diverged" and "nan" in status["message"].lower()
-    assert [p.name for p in run.checkpoints()] == ["checkpoint-2"]
-
-
 def test_dpo_starts_from_a_finished_lora_run_with_it_as_reference(tmp_path, tiny_model_dir, finished_tiny_run):
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    assert finished_tiny_run.id in [r.id for r in dpo.finished_lora_runs(str(tiny_model_dir))]
+    assert finished_tiny_run.id in [r.id for r in runs.finished_adapter_runs(str(tiny_model_dir))]
     config = dpo_config(tmp_path, tiny_model_dir, max_steps=3, eval_every=100, save_every=3, precision="fp32")
-    config.dpo.start_from = finished_tiny_run.id
+    config.method.start_from = finished_tiny_run.id
     run = runs.create_run(config)
     trainer, _ = train.build_trainer(run)
     batch = next(iter(trainer.get_train_dataloader()))
@@ -164,7 +127,7 @@ def test_dpo_starts_from_a_finished_lora_run_with_it_as_reference(tmp_path, tiny
 
 def test_a_bad_start_run_and_mismatched_data_get_plain_messages(tmp_path, tiny_model_dir, finished_tiny_run):
     config = dpo_config(tmp_path, tiny_model_dir, max_steps=2)
-    config.dpo.start_from = "no-such-run"
+    config.method.start_from = "no-such-run"
     status = train.train_run(runs.create_run(config))
     assert status["state"] == "failed" and "there is no run called 'no-such-run'" in status["message"]
     config = finished_tiny_run.config()
@@ -199,7 +162,7 @@ def test_cli_trains_the_example_dpo_config(tmp_path, tiny_model_dir, capsys):
 def test_dpo_presets_have_their_own_learning_rate():
     config = RunConfig.from_dict({"method": {"method": "dpo"}})
     assert config.training.learning_rate == 5e-4 != PRESETS["quick"]["training"]["learning_rate"]
-    config.method.method = "lora"
+    config.method.method = "sft"
     config.apply_preset()
     assert config.training.learning_rate == PRESETS["quick"]["training"]["learning_rate"]
     config.method.method = "dpo"

@@ -8,10 +8,10 @@ import time
 import zipfile
 from pathlib import Path
 
-from .i18n import msg, t
-from . import models, warm
-from .paths import read_json, write_atomic
-from .runs import Run
+from ..i18n import msg, t
+from .. import models, warm
+from ..paths import read_json, write_atomic
+from ..runs import Run
 
 
 def export_dir(run: Run) -> Path:
@@ -85,7 +85,7 @@ def gguf_export(run: Run, out_type: str = "f16", progress=None) -> dict:
 
     progress(fraction, text) is called as it goes. Returns paths, size and the commands to type.
     """
-    from . import gguf_export as writer
+    from . import gguf as writer
     from .ollama import modelfile
 
     report = progress or (lambda fraction, text: None)
@@ -189,12 +189,11 @@ def model_card(run: Run) -> str:
     final = status.get("final") or {}
     results = read_json(run.eval_dir / "results.json") or {}
     base = t(models.DEFAULT_LABEL) if config.model.name == models.DEFAULT_NAME else config.model.name
-    dpo = config.method.method == "dpo"
-    how = t("preference tuning (DPO with a LoRA adapter)") if dpo else \
-        t("supervised fine-tuning ({method})", method=config.method.method.upper())
+    method = config.method_info
+    how = method.views.card_how(config)
     lines = [
         "---", f"base_model: {'HuggingFaceTB/SmolLM2-135M-Instruct' if config.model.name == 'default' else base}",
-        "library_name: transformers", f"tags: [fine-tuned, {'dpo' if dpo else 'sft'}, finetune-studio]", "---", "",
+        "library_name: transformers", f"tags: [fine-tuned, {method.name}, finetune-studio]", "---", "",
         f"# {run.id}", "",
         t("Fine-tuned from **{base}** with {how} in the no-code fine-tuning studio.", base=base, how=how), "",
         t("## Data"), "",
@@ -204,7 +203,7 @@ def model_card(run: Run) -> str:
         t("- System prompt: {prompt}", prompt=config.data.system_prompt or t("(none)")), "",
         t("## Settings"), "", t("| setting | value |"), "|---|---|",
     ]
-    for section in ("method", "dpo", "training") if dpo else ("method", "training"):
+    for section in ("method", method.section, "training") if method.section else ("method", "training"):
         for key, value in getattr(config, section).__dict__.items():
             lines.append(f"| {section}.{key} | {value} |")
     lines += ["", t("## Metrics"), "", t("| metric | value |"), "|---|---|"]

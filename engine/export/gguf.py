@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import warm
-from .i18n import N_, msg
+from .. import warm
+from ..i18n import N_, msg
 
 # Output types we can write honestly; K-quants (Q4_K_M…) need llama.cpp's own quantizer, not gguf-py.
 TYPES = {

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine import data, preference, stats
+from engine import data, methods
 from engine.data import DataError
 
 PROMPT = [{"role": "user", "content": "Where is my parcel?"}]
@@ -37,7 +37,7 @@ FORMATS = {
 @pytest.mark.parametrize("name", list(FORMATS))
 def test_each_preference_format_is_detected_and_mapped(tmp_path, name):
     loaded = data.load_data(write_jsonl(tmp_path / "pairs.jsonl", [FORMATS[name]] * 2), system_prompt="Be kind.")
-    assert loaded.kind == "preference" and loaded.shape == name.split(" ")[0]
+    assert loaded.kind == data.PAIRS and loaded.shape == name.split(" ")[0]
     assert not loaded.problems and len(loaded.examples) == 2
     e = loaded.examples[0]
     assert e["prompt"] == [{"role": "system", "content": "Be kind."}, *PROMPT]
@@ -55,7 +55,7 @@ def test_csv_with_prompt_chosen_rejected_columns(tmp_path):
 
 def test_the_demo_preference_set_is_detected(data_dir):
     loaded = data.load_data(data_dir / "polite_replies" / "train.jsonl")
-    assert loaded.kind == "preference" and len(loaded.examples) == 300 and not loaded.problems
+    assert loaded.kind == data.PAIRS and len(loaded.examples) == 300 and not loaded.problems
     held = data.load_data(data_dir / "polite_replies" / "test.jsonl")
     assert len(held.examples) == 60
     train_prompts = {e["prompt"][-1]["content"] for e in loaded.examples}
@@ -124,29 +124,29 @@ def test_statistics_count_the_cut_on_each_side_and_the_length_bias(tmp_path, tok
             {"prompt": "Hi there", "chosen": GOOD, "rejected": BAD + " " + long},  # rejected longer, cut
             {"prompt": "Hello", "chosen": GOOD + " More.", "rejected": BAD}]  # chosen longer, nothing cut
     loaded = data.load_data(write_jsonl(tmp_path / "pairs.jsonl", rows))
-    s = stats.compute_stats(loaded, tokenizer, 64, loaded.examples, [])
-    assert s["kind"] == "preference" and s["usable"] == 3
+    s = data.compute_stats(loaded, tokenizer, 64, loaded.examples, [])
+    assert s["kind"] == data.PAIRS and s["usable"] == 3
     assert (s["chosen_cut"], s["rejected_cut"], s["rows_dropped"]) == (1, 1, 0)
     assert s["chosen_longer"] == pytest.approx(2 / 3)
     assert s["chosen_lengths"][0] > 80 > s["rejected_lengths"][0]
     assert all(p > 5 for p in s["prompt_lengths"])  # the chat template's prompt, as DPOTrainer tokenizes it
-    findings = " ".join(stats.plain_findings(s))
+    findings = " ".join(data.plain_findings(s))
     assert "cuts the chosen answer in 1 pairs and the rejected one in 1" in findings
     rows = [{"prompt": f"Q{i}", "chosen": GOOD + " extra words here", "rejected": BAD} for i in range(10)]
     loaded = data.load_data(write_jsonl(tmp_path / "biased.jsonl", rows))
-    s = stats.compute_stats(loaded, tokenizer, 256)
+    s = data.compute_stats(loaded, tokenizer, 256)
     assert s["chosen_longer"] == 1.0
-    assert any("longer one in 100% of pairs" in f for f in stats.plain_findings(s))
+    assert any("longer one in 100% of pairs" in f for f in data.plain_findings(s))
 
 
 def test_the_demo_set_has_no_length_bias_worth_a_warning(data_dir, tokenizer):
     loaded = data.load_data(data_dir / "polite_replies" / "train.jsonl")
-    s = stats.compute_stats(loaded, tokenizer, 256)
+    s = data.compute_stats(loaded, tokenizer, 256)
     assert 0.3 < s["chosen_longer"] < 0.7 and s["chosen_cut"] == s["rejected_cut"] == 0
-    assert not any("longer one" in f for f in stats.plain_findings(s))
+    assert not any("longer one" in f for f in data.plain_findings(s))
 
 
 def test_method_and_data_must_go_together():
-    assert "DPO learns from pairs" in preference.method_mismatch("dpo", "sft")
-    assert "choose DPO" in preference.method_mismatch("lora", "preference")
-    assert preference.method_mismatch("dpo", "preference") is None
+    assert "DPO learns from pairs" in methods.mismatch("dpo", data.ANSWERS)
+    assert "learns from one answer per row" in methods.mismatch("sft", data.PAIRS)
+    assert methods.mismatch("dpo", data.PAIRS) is None and methods.mismatch("sft", data.ANSWERS) is None

@@ -1,9 +1,9 @@
-"""Preference pairs (one prompt, a better and a worse answer): shapes, row problems and token statistics.
+"""Data with a better and a worse answer per row (preference pairs): shapes, row problems and token statistics.
 
 Internal form of one pair: {"prompt": [messages...], "chosen": [assistant message], "rejected": [assistant
-message], "row": n}, which TRL's DPOTrainer reads as a conversational preference dataset.
+message], "row": n}, which TRL's preference trainers read as a conversational preference dataset.
 
-Shapes, detected from the column names like the others (data.load_data hands preference files over here):
+Shapes, detected from the column names like the others (engine.data.load_data hands pair files over here):
 - preference: `prompt`, `chosen`, `rejected` (texts, or message lists); H2O's `chosen_response` /
   `rejected_response` are read as chosen / rejected.
 - preference_messages: `chosen` and `rejected` hold whole conversations; the prompt is their shared beginning.
@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import statistics
 
-from .data import PREFERENCE_SHAPES as SHAPES
-from .data import SHAREGPT_ROLES, UNREADABLE, LoadedData, Problem, _col, _text, first_problems
-from .i18n import N_, Message, msg
+from ..i18n import N_, Message, msg
+from .rows import PAIRS, SHAREGPT_ROLES, UNREADABLE, DataError, LoadedData, Problem, first_problems, is_empty
+from .rows import col as _col
+from .rows import text as _text
+from .tokens import prompt_key, tokenize_example
+
+SHAPES = ["preference", "preference_messages", "preference_hosted"]
 
 SHAPE_NAMES = {"preference": N_("prompt / chosen / rejected"),
                "preference_messages": N_("chosen / rejected conversations"),
@@ -27,7 +31,7 @@ CHOSEN, REJECTED = ("chosen", "chosen_response"), ("rejected", "rejected_respons
 EMPTY = {"prompt": N_("empty prompt"), "chosen answer": N_("empty chosen answer"),
          "rejected answer": N_("empty rejected answer"), "chosen conversation": N_("empty chosen conversation"),
          "rejected conversation": N_("empty rejected conversation")}
-WHAT = [N_("chosen conversation"), N_("rejected conversation")]  # the others are in data.WHAT
+WHAT = [N_("chosen conversation"), N_("rejected conversation")]  # the others are in rows.WHAT
 NO_ANSWER = {"chosen": N_("empty chosen"), "rejected": N_("empty rejected")}
 HINTS = {"preference": N_("Name the columns prompt, chosen and rejected."),
          "preference_messages": N_("Name the columns chosen and rejected."),
@@ -151,9 +155,7 @@ def row_to_pair(row: dict, shape: str, cols: dict, problems: list) -> tuple | No
 
 def load(name: str, columns: list[str], rows: list[dict], problems: list, notes: list, shape: str,
          system_prompt: str = "") -> LoadedData:
-    """The pairs of a file already read by data.read_table. Raises DataError when no row can be used."""
-    from .data import DataError
-
+    """The pairs of a file already read by files.read_table. Raises DataError when no row can be used."""
     cols = required_columns(shape, columns)
     missing = [role for role, col in cols.items() if col is None]
     if missing:
@@ -171,14 +173,14 @@ def load(name: str, columns: list[str], rows: list[dict], problems: list, notes:
                 prompt = [{"role": "system", "content": system_prompt}, *prompt]
             examples.append({"prompt": prompt, "chosen": chosen, "rejected": rejected, "row": row["_row"]})
     problems.sort(key=lambda p: (p.row or 0))
-    data = LoadedData(name, columns, rows, shape, examples, problems, notes, kind="preference")
+    data = LoadedData(name, columns, rows, shape, examples, problems, notes, kind=PAIRS)
     if not examples:
         raise DataError(msg("{file}: none of its {rows} pairs can be used ({first}). Fix the rows listed and upload "
                             "the file again.", file=name, rows=len(rows), first=first_problems(problems)))
     return data
 
 
-def as_sft(example: dict, side: str = "chosen") -> dict:
+def as_answer(example: dict, side: str = "chosen") -> dict:
     """One side of a pair as a prompt/completion example (token counts, rendering, generation)."""
     return {"prompt": example["prompt"], "completion": example[side], "row": example.get("row")}
 
@@ -192,10 +194,8 @@ def to_hf(examples: list[dict]):
 
 def compute_stats(data: LoadedData, tokenizer, max_length: int, train: list[dict] | None = None,
                   val: list[dict] | None = None) -> dict:
-    """Token lengths of prompt, chosen and rejected (the same recipe as DPOTrainer), the max-length cut counted
+    """Token lengths of prompt, chosen and rejected (the same recipe as TRL's preference trainers), the max-length cut counted
     on each side, and how often the chosen answer is the longer one."""
-    from .stats import _is_empty, _prompt_key, tokenize_example
-
     prompts, chosen, rejected, lengths = [], [], [], []
     chosen_cut = rejected_cut = dropped = chosen_longer = ties = 0
     seen, duplicates = set(), 0
@@ -203,23 +203,23 @@ def compute_stats(data: LoadedData, tokenizer, max_length: int, train: list[dict
         key = repr(_norm(e["prompt"] + e["chosen"] + e["rejected"]))
         duplicates += key in seen
         seen.add(key)
-        c_ids, n_prompt = tokenize_example(tokenizer, as_sft(e, "chosen"))
-        r_ids, r_prompt = tokenize_example(tokenizer, as_sft(e, "rejected"))
+        c_ids, n_prompt = tokenize_example(tokenizer, as_answer(e, "chosen"))
+        r_ids, r_prompt = tokenize_example(tokenizer, as_answer(e, "rejected"))
         n_prompt = min(n_prompt, r_prompt)
         n_c, n_r = len(c_ids) - n_prompt, len(r_ids) - n_prompt
         prompts.append(n_prompt)
         chosen.append(n_c)
         rejected.append(n_r)
         lengths.append(max(len(c_ids), len(r_ids)))
-        dropped += n_prompt >= max_length  # nothing of either answer left: DPOTrainer drops the pair
+        dropped += n_prompt >= max_length  # nothing of either answer left: the trainer drops the pair
         chosen_cut += len(c_ids) > max_length
         rejected_cut += len(r_ids) > max_length
         chosen_longer += n_c > n_r
         ties += n_c == n_r
     n = len(data.examples)
     stats = {
-        "kind": "preference", "rows": len(data.rows), "usable": n, "set_aside": len(data.rows) - n,
-        "empty_rows": sum(_is_empty(r) for r in data.rows), "duplicate_rows": duplicates,
+        "kind": PAIRS, "rows": len(data.rows), "usable": n, "set_aside": len(data.rows) - n,
+        "empty_rows": sum(is_empty(r) for r in data.rows), "duplicate_rows": duplicates,
         "lengths": lengths, "answer_lengths": chosen, "prompt_lengths": prompts, "chosen_lengths": chosen,
         "rejected_lengths": rejected, "max_length": max_length,
         "rows_over_max": sum(max(p + c, p + r) > max_length for p, c, r in zip(prompts, chosen, rejected)),
@@ -234,9 +234,9 @@ def compute_stats(data: LoadedData, tokenizer, max_length: int, train: list[dict
         for side in ("prompt", "chosen", "rejected"):
             stats[f"{side}_median"] = statistics.median(stats[f"{side}_lengths"])
     if train is not None and val is not None:
-        train_prompts = {_prompt_key(e) for e in train}
+        train_prompts = {prompt_key(e) for e in train}
         stats["train_rows"], stats["val_rows"] = len(train), len(val)
-        stats["overlap"] = sum(_prompt_key(e) in train_prompts for e in val)
+        stats["overlap"] = sum(prompt_key(e) in train_prompts for e in val)
     return stats
 
 
@@ -283,14 +283,3 @@ def preview_rows(examples: list[dict]) -> list[dict]:
     return [{"row": e["row"], "prompt": e["prompt"][-1]["content"], "chosen": e["chosen"][0]["content"],
              "rejected": e["rejected"][0]["content"],
              "system": next((m["content"] for m in e["prompt"] if m["role"] == "system"), "")} for e in examples]
-
-
-def method_mismatch(method: str, kind: str) -> Message | None:
-    """A message when the method and the data do not go together (DPO needs pairs; the others one answer)."""
-    if method == "dpo" and kind != "preference":
-        return msg("DPO learns from pairs of answers (prompt, chosen, rejected), but this file has one answer per "
-                   "row. Choose LoRA on the Model page to learn these answers, or pick a file of pairs.")
-    if method != "dpo" and kind == "preference":
-        return msg("This file holds pairs of answers (a better and a worse one): choose DPO on the Model page to "
-                   "learn the preference, or pick a file with one answer per row.")
-    return None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.data import load_data
-from engine.stats import compute_stats, plain_findings, render_example, tokenize_example
+from engine.data import compute_stats, plain_findings, render_example, tokenize_example
 
 LONG_ANSWER = " ".join(f"word{i % 10}" for i in range(400))
 ROWS = [

@@ -1,0 +1,107 @@
+"""From a data file to training examples, with every problem reported by row.
+
+Data is grouped by shape, not by method: `answers` holds the shapes with one answer per row, `pairs` the shapes
+with a better and a worse answer (preference pairs). A method says which kind it reads (engine/methods).
+- files.py   reading CSV, TSV, JSON(L), Parquet and Excel into rows; saving uploads
+- rows.py    problems by row and column, the loaded file, reading a cell as text
+- answers.py one-answer shapes, their statistics and findings
+- pairs.py   pair shapes, their statistics and findings
+- tokens.py  an example as tokens, as the trainers see it
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from ..i18n import N_, Message
+from . import answers, pairs
+from .files import MAX_FILE_BYTES, SUFFIXES, read_table, save_upload  # noqa: F401 (the package's API)
+from .rows import ANSWERS, PAIRS, UNREADABLE, DataError, LoadedData, Problem, first_problems  # noqa: F401
+from .tokens import render_example, tokenize_example  # noqa: F401
+
+SHAPES = [*answers.SHAPES, *pairs.SHAPES]
+SHAPE_NAMES = {**answers.SHAPE_NAMES, **pairs.SHAPE_NAMES}
+KINDS = {ANSWERS: answers, PAIRS: pairs}
+# The preview table's column names (each kind's preview_rows), shown translated.
+PREVIEW_COLUMNS = [N_("row"), N_("prompt"), N_("answer"), N_("chosen"), N_("rejected"), N_("system")]
+
+
+def load_data(path, shape: str = "auto", prompt_column: str = "", answer_column: str = "",
+              system_prompt: str = "", name: str | None = None) -> LoadedData:
+    """Read, detect, map and validate a file. Raises DataError only when no row at all can be used."""
+    path = Path(path)
+    name = name or path.name
+    columns, rows, problems, notes = read_table(path, name)
+    pair_shape = pairs.detect_shape(columns) if shape == "auto" else shape if shape in pairs.SHAPES else None
+    if pair_shape:
+        return pairs.load(name, columns, rows, problems, notes, pair_shape, system_prompt)
+    return answers.load(name, columns, rows, problems, notes, shape, prompt_column, answer_column, system_prompt)
+
+
+def split(examples: list[dict], val_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """Seeded train/validation split; at least one row on each side when there are two or more."""
+    if val_fraction <= 0 or len(examples) < 2:
+        return list(examples), []
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    n_val = min(len(examples) - 1, max(1, round(len(examples) * val_fraction)))
+    val = set(order[:n_val])
+    return ([e for i, e in enumerate(examples) if i not in val], [e for i, e in enumerate(examples) if i in val])
+
+
+def prepare(settings) -> tuple[LoadedData, list[dict], list[dict], LoadedData | None]:
+    """Load the data settings' files: (train data, train examples, validation examples, eval data)."""
+    train = load_data(settings.train_file, settings.shape, settings.prompt_column, settings.answer_column,
+                      settings.system_prompt)
+    if settings.eval_file:
+        held = load_data(settings.eval_file, settings.shape, settings.prompt_column, settings.answer_column,
+                         settings.system_prompt)
+        return train, train.examples, held.examples, held
+    train_rows, val_rows = split(train.examples, settings.val_fraction, settings.seed)
+    return train, train_rows, val_rows, None
+
+
+def preview_rows(data: LoadedData, limit: int = 200) -> list[dict]:
+    """The usable examples as table rows, as the model will read them."""
+    return KINDS[data.kind].preview_rows(data.examples[:limit])
+
+
+def to_hf(examples: list[dict], kind: str = ANSWERS):
+    return KINDS[kind].to_hf(examples)
+
+
+def compute_stats(data: LoadedData, tokenizer, max_length: int, train: list[dict] | None = None,
+                  val: list[dict] | None = None) -> dict:
+    """Token statistics of the data, measured with the model's tokenizer exactly as training will cut it."""
+    return KINDS[data.kind].compute_stats(data, tokenizer, max_length, train, val)
+
+
+def plain_findings(stats: dict) -> list[Message]:
+    """Messages for the things worth a person's attention before training."""
+    return KINDS[stats.get("kind", ANSWERS)].plain_findings(stats)
+
+
+DEMOS_DIR = Path(__file__).resolve().parents[2] / "assets" / "data"
+
+
+def demo_datasets() -> dict[str, dict]:
+    """Bundled demo datasets: name -> {train, test, description}."""
+    found = {}
+    for folder in sorted(p for p in DEMOS_DIR.iterdir() if p.is_dir()) if DEMOS_DIR.exists() else []:
+        train = next(iter(sorted(folder.glob("train.*"))), None)
+        test = next(iter(sorted(folder.glob("test.*"))), None)
+        if train:
+            found[folder.name] = {"train": str(train), "test": str(test) if test else "",
+                                  "description": DEMO_TEXT.get(folder.name, "")}
+    return found
+
+
+DEMO_TEXT = {
+    "ticket_routing": N_("Route a customer support ticket to a team and a priority, in one fixed format "
+                         "(CSV, instruction/input/output, 300 rows + 60 held out)."),
+    "order_extraction": N_("Turn an order written in plain words into compact JSON "
+                           "(JSONL chat messages, 300 rows + 60 held out)."),
+    "polite_replies": N_("Preference pairs: a shop assistant's reply that starts 'Happy to help!' and answers "
+                         "in one sentence is preferred to a curt or rambling one (JSONL prompt/chosen/rejected, "
+                         "300 pairs + 60 held out)."),
+}

@@ -1,0 +1,56 @@
+"""What a method is: one object that says what it reads, how it trains and evaluates, and how its results look.
+
+A method's folder (engine/methods/<name>/) builds its `Method` in its __init__.py from its own modules: settings
+and presets, trainer builder, evaluation, and views (live charts, result rows, report and model-card parts).
+The runner, the evaluation shell, the pre-flight, the pages, the CLI, the report and the model card read these
+fields through the registry (engine/methods/__init__.py); none of them names a method.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str  # as configs say it: method.method
+    label: str  # msgid: the short name pages show
+    description: str  # msgid: one sentence on the Model page (what it learns from, what it is for)
+    data_kind: str  # the kind of data it reads: engine.data.ANSWERS or engine.data.PAIRS
+    needs: str  # msgid: said when the data is of another kind (what it reads, what to do)
+    build_trainer: Callable  # (run, config, stop, callbacks, on_record, resuming, start) -> (trainer, callback)
+    evaluate: Callable  # (run, config, examples, train_rows, report_for, stop, start) -> (results, table,
+    #                     base everyday answers, tuned everyday answers); report_for(total) -> report(phase, offset)
+    views: Any  # a module with the functions of VIEWS below
+    presets: dict  # preset name -> {section: {setting: value}}
+    trainer_class: str  # the TRL class it trains with (imported by the warm-up)
+    weights: tuple[str, ...] = ("lora", "qlora", "full")  # which weights it can train
+    section: str = ""  # its own settings section in a config ("" when it has none)
+    settings: type | None = None  # that section's dataclass
+    preset_note: str = ""  # msgid: a caption under the presets on the Settings page
+    sequences_per_row: int = 1  # sequences each row puts through the model at every step (pairs: 2)
+    reference_forwards: int = 0  # extra forward passes per sequence for a frozen reference model
+    mixes_everyday: bool = True  # whether the everyday-skills mix applies (engine/everyday.py)
+    starts_from_runs: bool = False  # whether the Model page offers to start from a finished run's adapter
+    logged: tuple[str, ...] = ()  # prefixes of the trainer's logged metrics kept in metrics.jsonl
+    final_metrics: dict = field(default_factory=dict)  # last validation's metric -> its name in status.final
+    phases: tuple[str, ...] = ()  # msgids: the evaluation's phases as the progress bar names them
+
+
+# The functions each method's views module has (checked for every registered method by tests/test_methods.py).
+VIEWS = (
+    "live_charts",  # (metrics) -> [plotly figures] beyond the loss, learning rate, throughput and gradient norm
+    "final_figures",  # (final) -> [(label, value, help)] shown under the finished run's figures
+    "summary_rows",  # (results) -> [dict] the Evaluate page's and the CLI's table (translated keys)
+    "summary_chart",  # (results) -> plotly figure of the evaluation
+    "summary_caption",  # () -> str, what the figures mean
+    "summary_note",  # (results) -> str, one more line of figures under the table ("" when none)
+    "side_by_side",  # (results) -> [dict] held-out rows with both models' answers (translated keys)
+    "general_columns",  # () -> {key: translated column} for the everyday-questions table
+    "report_training",  # (config) -> str appended to the report's "how it was trained" sentence
+    "report_parts",  # (results, examples) -> (headline, metrics html, example rows, columns, what the data is)
+    "report_charts",  # (metrics) -> [plotly figures] for the report
+    "card_how",  # (config) -> str: "supervised fine-tuning (LoRA)" in the model card
+    "compare_columns",  # (results, final) -> {msgid: value} in the Compare table
+    "compare_formats",  # () -> {msgid: "percent" or a number of decimals} for those columns
+)
