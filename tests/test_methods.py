@@ -24,6 +24,7 @@ def method_config(name: str, tmp_path, model_dir, **training):
     """A tiny config of this method on data of the kind it reads (80 rows or pairs, a held-out part)."""
     method = methods.get(name)
     make = {data.ANSWERS: tiny_config, data.PAIRS: dpo_config}[method.data_kind]
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = make(tmp_path, model_dir, **{"max_steps": 6, "save_every": 100, "eval_every": 3, **training})
     config.method.method = name
     config.method.weights = method.weights[0]

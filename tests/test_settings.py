@@ -5,6 +5,7 @@ import math
 from dataclasses import fields
 
 import pytest
+import yaml
 
 from engine.methods.sft.presets import PRESETS
 from engine.settings import SECTIONS, RunConfig, SettingsError, describe, set_value
@@ -280,3 +281,26 @@ def test_custom_preset_changes_nothing():
 def test_unknown_preset_is_refused():
     with pytest.raises(SettingsError, match="'turbo' is not one of"):
         RunConfig().apply_preset("turbo")
+
+
+@pytest.mark.parametrize("old, method, weights", [("lora", "sft", "lora"), ("qlora", "sft", "qlora"),
+                                                  ("full", "sft", "full"), ("dpo", "dpo", "lora")])
+def test_the_old_form_where_the_method_named_the_weights_still_loads(old, method, weights, tmp_path):
+    path = tmp_path / "old.yaml"
+    start = {"dpo": {"beta": 0.3, "start_from": "earlier-run"}} if old == "dpo" else {}
+    path.write_text(yaml.safe_dump({"method": {"method": old, "lora_r": 8}, **start}))
+    config = RunConfig.load(path)
+    assert (config.method.method, config.method.weights, config.method.lora_r) == (method, weights, 8)
+    if old == "dpo":
+        assert config.method.start_from == "earlier-run" and config.dpo.beta == 0.3
+    again = RunConfig()
+    set_value(again, "method.method", old)  # a CLI flag or a form in the old words
+    assert (again.method.method, again.method.weights) == (method, weights)
+    assert RunConfig.from_dict(config.to_dict()).to_dict() == config.to_dict()  # the new form round-trips
+
+
+def test_weights_a_method_cannot_train_are_refused():
+    config = RunConfig.from_dict({"method": {"method": "dpo"}})
+    config.method.weights = "full"
+    with pytest.raises(SettingsError, match="method.weights: dpo trains lora, qlora, not 'full'"):
+        config.validate()
