@@ -269,11 +269,13 @@ def build_sft_trainer(run: Run, config, stop=None, callbacks=(), on_record=None,
         padding_free=levers.padding_free, use_liger_kernel=levers.liger,
         completion_only_loss=m.answers_only,
     )
+    cut = speed.padding_free_cut(args, t.packing)
     studio = StudioCallback(run, stop or threading.Event(), on_record)
     trainer = StudioTrainer(model=model, args=args, train_dataset=data_mod.to_hf(train_rows),
                             eval_dataset=data_mod.to_hf(val_rows) if has_val else None,
                             processing_class=tokenizer, peft_config=peft_config,
                             callbacks=[*callbacks, studio])  # injected faults act within the step, before the studio looks
+    speed.cut_rows(trainer, cut)
     return finish_build(trainer, studio, levers, late_start_eval=has_val and not resuming and peft_config is not None)
 
 
