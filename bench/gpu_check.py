@@ -469,6 +469,10 @@ def worker(spec: dict) -> None:
                 traceback.print_exc()
                 reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
                 row.update(status="failed", reason=f"{type(err).__name__}: {reason}")
+            finally:
+                from engine.train import free_memory
+
+                free_memory()  # what a failed build left on the GPU, once its traceback is gone
         emit("row", **row, wall_s=round(time.time() - started, 1))
     if cuda:
         free, total = torch.cuda.mem_get_info()
@@ -623,15 +627,14 @@ def main() -> int:
         installed = install_wheels(folder, target)
         env["PYTHONPATH"] = os.pathsep.join([str(target), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         env["GPU_CHECK_WHEELS_TARGET"] = str(target)
-    rows, infos, errors = [], [], []
+    rows, infos, logs = [], [], []
     for i, arch in enumerate(args.arch):
         spec = {"arch": arch, "first": i == 0, "dry": args.dry_run, "deadline": t0 + budget,
                 "bf16_peak_flops": next((x["bf16_peak_flops"] for x in infos if "bf16_peak_flops" in x), None)}
         got, info, err = run_worker(spec, env, t0 + budget + 60 - time.time())
         rows += got
         infos += info
-        if any(r["status"] == "failed" for r in got):
-            errors.append(f"--- {arch} worker's errors ---\n{err[-4000:]}")
+        logs.append(f"--- {arch} worker's stderr ---\n{err}")
     device = next((x for x in infos if "device" in x), {})
     summary = summarise(rows)
     result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "dry_run": args.dry_run,
@@ -642,12 +645,43 @@ def main() -> int:
     out = args.out or ROOT / "bench" / "results" / ("gpu_check_dry.json" if args.dry_run else "gpu_check.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=str))
-    if errors:
-        print("\n".join(errors), file=sys.stderr)
+    out.with_suffix(".log").write_text("\n".join(logs))  # the workers' tracebacks and warnings
+    out.with_suffix(".md").write_text(markdown(result))  # the table as docs/performance.md shows it
     print(header(result))
     print(table(rows, summary))
-    print(f"wall {result['wall_s']:.0f} s; JSON: {out}")
+    failed = [r for r in rows if r["status"] == "failed"]
+    print(f"wall {result['wall_s']:.0f} s; {len(failed)} failed rows (tracebacks in {out.with_suffix('.log')}); "
+          f"JSON {out}, Markdown {out.with_suffix('.md')}")
     return 0 if rows and not any(r["status"] == "failed" for r in rows) else 1
+
+
+def markdown(result: dict) -> str:
+    """The run as docs/performance.md's "GPU check" section shows it: what ran where, the rows, the summary."""
+    def pct(value):
+        return "–" if value is None else f"{value:+.0%}"
+
+    lines = ["```", header(result), "```", "",
+             "| architecture | row | status | real tokens/s | ratio | s/step | loss | peak GB (measured) | estimate GB "
+             "| memory error | step time error | share of bf16 peak |", "|" + "---|" * 12]
+    plains = {r["arch"]: r for r in result["rows"] if r["row"].startswith("plain") and r["status"] == "ok"}
+    bases = {}
+    for r in result["rows"]:
+        if r["status"] != "ok":
+            lines.append(f"| {r['arch']} | {r['row']} | {r['status']}: {r.get('reason', '')} |" + " |" * 9)
+            continue
+        if r["row"].startswith("engine") and r["arch"] not in bases:
+            bases[r["arch"]] = r
+        base = plains.get(r["arch"]) if r["group"] == "speed" else bases.get(r["arch"])
+        ratio = f"{r['tokens_per_s'] / base['tokens_per_s']:.2f}x" if base and r["group"] != "method" else "–"
+        estimate = f"{r['estimate_gb']:.2f}" if r.get("estimate_gb") is not None else "–"
+        share = f"{r['bf16_peak_share']:.1%}" if r.get("bf16_peak_share") is not None else "–"
+        lines.append(f"| {r['arch']} | {r['row']} | ok | {r['tokens_per_s']:.0f} | {ratio} | {r['step_s']:.3f} | "
+                     f"{r['loss']:.4f} | {r['peak_gb']:.2f} | {estimate} | {pct(r.get('memory_error'))} | "
+                     f"{pct(r.get('step_error'))} | {share} |")
+    lines += ["", "Ratio: speed rows against the plain script, lever rows against the first engine row.", ""]
+    lines += [f"- {line}" for line in table(result["rows"], result["summary"]).splitlines()
+              if line.startswith(tuple(f"{a}:" for a in result["summary"]))]
+    return "\n".join(lines) + "\n"
 
 
 def header(result: dict) -> str:
