@@ -5,7 +5,7 @@ PY ?= python3
 PORT ?= 8501
 ADDRESS ?= localhost
 
-.PHONY: setup setup-dev browser llamacpp studio test bench
+.PHONY: setup setup-dev browser llamacpp studio test bench gpu-wheels
 
 setup:
 	$(PY) -m pip install -q -r requirements.txt
@@ -31,3 +31,11 @@ test: setup-dev browser llamacpp
 
 bench: setup
 	$(PY) bench/train_speed.py
+
+# The wheels bench/gpu_check.py needs on a GPU machine that has torch but not TRL, datasets or the project's pins
+# (docs/performance.md, "GPU check"): downloaded for that machine's Python into an ignored folder that travels with
+# the checkout; the check unpacks it into a temporary folder. Fails if the wheels pass the size limit.
+GPU_WHEELS ?= .gpu-wheels
+GPU_PYTHON ?= 3.12
+gpu-wheels: setup
+	$(PY) bench/gpu_check.py --download $(GPU_WHEELS) --python $(GPU_PYTHON)

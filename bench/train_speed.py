@@ -18,13 +18,14 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("STUDIO_HOME", str(ROOT / ".studio" / "bench-home"))
+
+from shared import build_plain, count_tokens, timing_callback  # noqa: E402 (bench/shared.py)
 CONFIG = ROOT / "assets/configs/ticket_routing.yaml"
 WARMUP = 2  # steps not timed (first allocations, oneDNN kernel selection)
 
@@ -44,34 +45,6 @@ LEVERS = {  # engine with one lever at a time: (compact head, LoRA dropout, prec
     "all but bf16 (an AVX2-only CPU)": (True, 0.0, "fp32", "auto"),
     "all four": (True, 0.0, "bf16", "auto"),
 }
-
-
-def timing_callback():
-    from transformers import TrainerCallback
-
-    class Clock(TrainerCallback):
-        def __init__(self):
-            self.times, self.t = [], None
-
-        def on_step_begin(self, args, state, control, **kw):
-            self.t = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kw):
-            self.times.append(time.perf_counter() - self.t)
-
-    return Clock()
-
-
-def count_tokens(trainer, counts: list, lengths: list):
-    """Wrap training_step so the real tokens (attention-mask sum) and padded length of every step are counted."""
-    original = trainer.training_step
-
-    def step(model, inputs, *args, **kwargs):
-        counts.append(int(inputs["attention_mask"].sum()) if "attention_mask" in inputs else inputs["input_ids"].numel())
-        lengths.append(inputs["input_ids"].shape[1])
-        return original(model, inputs, *args, **kwargs)
-
-    trainer.training_step = step
 
 
 def load_config(path, steps: int, dropout: float | None, method: str = "lora"):
@@ -95,34 +68,6 @@ def build_engine(config, compact: bool | None, precision: str | None):
     if compact is not None:
         speed.set_compact_head(compact)
     return trainer
-
-
-def build_plain(config, checkpointing: bool):
-    """SFTTrainer with library defaults; only what a fair comparison or this machine needs is set."""
-    import torch
-    from peft import LoraConfig
-    from transformers import AutoModelForCausalLM
-    from trl import SFTConfig, SFTTrainer
-
-    from engine import data, models, speed
-
-    speed.set_compact_head(False)  # TRL's own rule
-    _, train_rows, _, _ = data.prepare(config.data)
-    folder = models.default_model_dir()
-    kwargs = dict(output_dir=tempfile.mkdtemp(), max_steps=config.training.max_steps, report_to="none",
-                  save_strategy="no", per_device_train_batch_size=config.training.batch_size,
-                  learning_rate=config.training.learning_rate, seed=config.training.seed,
-                  # the same schedule as the engine, so the losses compare; it costs nothing either way
-                  lr_scheduler_type=config.training.lr_scheduler, warmup_steps=config.training.warmup_ratio)
-    if not checkpointing:
-        kwargs["gradient_checkpointing"] = False
-    if not torch.cuda.is_available():
-        kwargs.update(bf16=False, use_cpu=True)  # TRL's default bf16 assumes a GPU
-    return SFTTrainer(model=AutoModelForCausalLM.from_pretrained(folder), args=SFTConfig(**kwargs),
-                      train_dataset=data.to_hf(train_rows), processing_class=models.load_tokenizer(folder),
-                      peft_config=LoraConfig(r=config.method.lora_r, lora_alpha=config.method.lora_alpha,
-                                             lora_dropout=config.method.lora_dropout,
-                                             target_modules="all-linear", task_type="CAUSAL_LM"))
 
 
 MEMORY = {  # label -> (method, batch, before the speed changes?)

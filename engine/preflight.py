@@ -17,24 +17,34 @@ from .settings import RunConfig
 MEASURED_SHARE = {"fp32": 0.39, "bf16": 0.25, "fp16": 0.25}
 
 
-@functools.lru_cache(maxsize=4)
-def matmul_rate(precision: str = "fp32") -> float:
-    """This machine's matmul FLOP/s in the training precision, measured once (about half a second on a CPU)."""
+@functools.lru_cache(maxsize=8)
+def matmul_rate(precision: str = "fp32", device: str | None = None) -> float:
+    """Matmul FLOP/s in the training precision on the device that trains, measured once: the GPU's own rate when
+    there is one (a few hundredths of a second), else the CPU's (about half a second)."""
     import torch
 
-    cuda = torch.cuda.is_available()
-    dtype = torch.float32 if precision == "fp32" and not cuda else torch.bfloat16
-    n, repeats = (4096, 20) if cuda else (1024, 10)
-    a = torch.randn(n, n, device="cuda" if cuda else "cpu", dtype=dtype)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    cuda = device == "cuda"
+    n, repeats = (8192, 10) if cuda else (1024, 10)
+    a = torch.randn(n, n, device=device, dtype=matmul_dtype(precision, device))
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     a @ a
-    if cuda:
-        torch.cuda.synchronize()
+    sync()
     t = time.perf_counter()
     for _ in range(repeats):
         a @ a
-    if cuda:
-        torch.cuda.synchronize()
+    sync()
     return 2 * n**3 * repeats / (time.perf_counter() - t)
+
+
+def matmul_dtype(precision: str, device: str):
+    """The dtype of a training step's matmuls: bf16 and fp16 as set (fp16 is GPU-only: bf16 stands in on a CPU);
+    fp32 stays fp32 on a GPU too, since PyTorch leaves TF32 off by default."""
+    import torch
+
+    if precision == "fp16" and device == "cuda":
+        return torch.float16
+    return torch.bfloat16 if precision in ("bf16", "fp16") else torch.float32
 
 
 @functools.lru_cache(maxsize=16)
@@ -89,6 +99,9 @@ def trained_parameters(shape: dict, weights: str, lora_r: int) -> int:
 # Calibrated on the embedded model against the peak RSS that bench/train_speed.py --memory measures (LoRA and
 # full, before and after the speed levers, two batch sizes): docs/performance.md has the table.
 CPU_RUNTIME_GB = 0.9  # Python, torch, transformers, tokenizer and data, before the model
+# The CUDA context and its kernels: GPU memory that torch.cuda.max_memory_allocated does not count (assumed;
+# bench/gpu_check.py measures it), so the rest of the estimate compares with that figure.
+CUDA_RUNTIME_GB = 0.5
 ACTIVATION_VALUES = 34  # values kept per token, layer and hidden unit for the backward pass (Korthikanti 2022)
 
 
@@ -97,7 +110,8 @@ def memory_estimate(shape: dict, weights: str, batch: int, seq_len: int, lora_r:
     """Peak training memory in GB, split by what uses it; the one estimate every page and check shows.
 
     seq_len is the longest padded batch: the longest row, capped at max_length; sequences: how many sequences
-    each row puts through the model (the method's sequences_per_row: a pair's two answers)."""
+    each row puts through the model (the method's sequences_per_row: a pair's two answers). Everything but
+    "runtime" is what the framework allocates: on a GPU, what torch.cuda.max_memory_allocated measures."""
     import torch
 
     from . import speed
@@ -119,7 +133,7 @@ def memory_estimate(shape: dict, weights: str, batch: int, seq_len: int, lora_r:
         activations += 2 * batch * shape["heads"] * seq_len**2 * shape["layers"] * value_bytes
     # The LM head: TRL scores in tiles, so a tile of logits, of every position or only the answers (compact).
     head = min(tokens, 4096) * shape["vocab"] * 4 * (1 if levers.compact_head else 2)
-    runtime = CPU_RUNTIME_GB * gb if device.kind == "cpu" else 0.0
+    runtime = (CPU_RUNTIME_GB if device.kind == "cpu" else CUDA_RUNTIME_GB) * gb
     parts = {"runtime": runtime, "weights": stored, "optimizer": states, "activations": activations, "head": head}
     parts = {k: v / gb for k, v in parts.items()}
     parts["total"] = sum(parts.values())

@@ -84,8 +84,9 @@ def choose(device, setting: str = "auto", max_length: int = 256) -> Levers:
         levers.notes.append(msg("Plain attention: faster than the fused kernel on a CPU for rows up to "
                                 "{tokens} tokens.", tokens=CPU_EAGER_MAX_LENGTH))
     if device.kind == "cuda" and importlib.util.find_spec("flash_attn") is not None:
-        # Padding-free batches need an attention that honours sequence boundaries; SDPA does not, and on a
-        # CPU padding-free measured slower than padded batches (docs/performance.md).
+        # Padding-free batches need an attention that honours sequence boundaries. SDPA does too since transformers
+        # 5 (a block mask built from the position ids: tests/test_padding_free.py), but over the whole flattened
+        # batch; on a CPU padding-free measured slower than padded batches, on a GPU bench/gpu_check.py measures it.
         levers.attention, levers.padding_free = "flash_attention_2", True
         levers.notes.append(msg("Padding-free batches with FlashAttention 2: no compute spent on padding."))
     return levers
@@ -115,6 +116,30 @@ def keep_adapter_inputs_bf16(model, levers: Levers) -> None:
     for module in model.modules():
         if isinstance(module, BaseTunerLayer):
             module.cast_input_dtype_enabled = False
+
+
+def padding_free_cut(args, packing: bool) -> int | None:
+    """TRL refuses padding-free batches with a max length unless it packs (it does not cut the rows it flattens):
+    the max length is taken off its arguments and returned, for cut_rows to apply once TRL has tokenised."""
+    if not args.padding_free or packing or args.max_length is None:
+        return None
+    cut, args.max_length = args.max_length, None
+    return cut
+
+
+def cut_rows(trainer, max_length: int | None) -> None:
+    """TRL's own truncation, on its tokenised datasets: keep the first max_length tokens, drop the rows left with
+    nothing to learn."""
+    if max_length is None:
+        return
+
+    def cut(row):
+        return {"input_ids": row["input_ids"][:max_length], "labels": row["labels"][:max_length]}
+
+    for name in ("train_dataset", "eval_dataset"):
+        dataset = getattr(trainer, name)
+        if dataset is not None:
+            setattr(trainer, name, dataset.map(cut).filter(lambda row: any(x != -100 for x in row["labels"])))
 
 
 def compact_head_available() -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ... import data as data_mod
-from ... import everyday, models
+from ... import everyday, models, speed
 from ...i18n import N_, msg
 from .. import trainer as shared
 
@@ -32,10 +32,12 @@ def build_trainer(run, config, stop=None, callbacks=(), on_record=None, resuming
         padding_free=levers.padding_free, use_liger_kernel=levers.liger,
         completion_only_loss=m.answers_only,
     )
+    cut = speed.padding_free_cut(args, t.packing)  # padding-free batches: the rows are cut here, not by TRL
     studio = shared.callback(run, stop, on_record, method)
     trainer = shared.StudioTrainer(method.trainer_class, model=model, args=args,
                                    train_dataset=data_mod.to_hf(train_rows),
                                    eval_dataset=data_mod.to_hf(val_rows) if has_val else None,
                                    processing_class=tokenizer, peft_config=peft_config,
                                    callbacks=[*callbacks, studio])  # injected faults act within the step, first
+    speed.cut_rows(trainer, cut)
     return shared.finish_build(trainer, studio, levers, late_start_eval=has_val and not resuming and fresh)

@@ -1,0 +1,80 @@
+"""What the benches share: a step clock, a counter of real tokens, and the plain SFTTrainer they compare with.
+
+Used by bench/train_speed.py (CPU, the embedded model) and bench/gpu_check.py (CUDA, models built from configs).
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+
+
+def timing_callback():
+    """Seconds of each training step. On a GPU the clock waits for the step's kernels, or it would time only
+    their launch."""
+    import torch
+    from transformers import TrainerCallback
+
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+
+    class Clock(TrainerCallback):
+        def __init__(self):
+            self.times, self.t = [], None
+
+        def on_step_begin(self, args, state, control, **kw):
+            sync()
+            self.t = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kw):
+            sync()
+            self.times.append(time.perf_counter() - self.t)
+
+    return Clock()
+
+
+def real_tokens(inputs) -> int:
+    """Tokens of a batch that are not padding: the attention mask's sum (DPO's batch holds the chosen and the
+    rejected rows), or every token of a padding-free batch, which has no mask and no padding."""
+    if "attention_mask" in inputs:
+        return int(inputs["attention_mask"].sum())
+    return inputs["input_ids"].numel()
+
+
+def count_tokens(trainer, counts: list, lengths: list):
+    """Wrap training_step so the real tokens and padded length of every step are counted."""
+    original = trainer.training_step
+
+    def step(model, inputs, *args, **kwargs):
+        counts.append(real_tokens(inputs))
+        lengths.append(inputs["input_ids"].shape[1])
+        return original(model, inputs, *args, **kwargs)
+
+    trainer.training_step = step
+
+
+def build_plain(config, checkpointing: bool = True):
+    """SFTTrainer with library defaults on the config's model and data; only what a fair comparison (same LoRA,
+    batch, learning rate, schedule, steps) or a machine without a GPU needs is set."""
+    import torch
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    from engine import data, models, speed
+
+    speed.set_compact_head(False)  # TRL's own rule
+    _, train_rows, _, _ = data.prepare(config.data)
+    folder = models.resolve(config.model.name)
+    kwargs = dict(output_dir=tempfile.mkdtemp(), max_steps=config.training.max_steps, report_to="none",
+                  save_strategy="no", per_device_train_batch_size=config.training.batch_size,
+                  learning_rate=config.training.learning_rate, seed=config.training.seed,
+                  # the same schedule as the engine, so the losses compare; it costs nothing either way
+                  lr_scheduler_type=config.training.lr_scheduler, warmup_steps=config.training.warmup_ratio)
+    if not checkpointing:
+        kwargs["gradient_checkpointing"] = False
+    if not torch.cuda.is_available():
+        kwargs.update(bf16=False, use_cpu=True)  # TRL's default bf16 assumes a GPU
+    return SFTTrainer(model=AutoModelForCausalLM.from_pretrained(folder), args=SFTConfig(**kwargs),
+                      train_dataset=data.to_hf(train_rows), processing_class=models.load_tokenizer(folder),
+                      peft_config=LoraConfig(r=config.method.lora_r, lora_alpha=config.method.lora_alpha,
+                                             lora_dropout=config.method.lora_dropout,
+                                             target_modules="all-linear", task_type="CAUSAL_LM"))
