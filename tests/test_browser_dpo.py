@@ -42,18 +42,19 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):
     shot(tab, "14-dpo-dataset")
 
     go(tab, "2. Model")
-    tab.get_by_text("DPO: teaches which of two answers is better").click()
-    tab.wait_for_selector("text=DPO: Fits")
+    tab.get_by_text("Preference (DPO)", exact=True).click()  # what it learns from; its weights stay LoRA
+    tab.wait_for_selector("text=LORA: Fits")
+    see(tab.get_by_text("DPO: teaches which of two answers is better"))
     settle(tab)
 
     go(tab, "3. Settings")
-    tab.wait_for_selector("text=Preference tuning (DPO)")
+    tab.wait_for_selector("text=Preference (DPO)")
     rate = tab.get_by_role("spinbutton", name="Learning rate")
     assert float(rate.input_value()) == 5e-4  # DPO's own preset, not the SFT rate
     set_number(tab, "Max steps", 2)  # a short run keeps the test quick; the walk is the same
 
     go(tab, "4. Train")
-    see(tab.get_by_text("with DPO").first)
+    see(tab.get_by_text("with Preference (DPO), LORA").first)
     tab.get_by_role("button", name="Start training").click()
     tab.wait_for_selector("text=is training")
     tab.wait_for_function(f"({MARGIN_POINTS})() >= 2", timeout=900_000)  # the live margin chart, no click

@@ -45,7 +45,7 @@ def test_the_demo_pairs_on_the_dataset_page(tokenizer):
     assert not at.exception
     assert "300 usable examples out of 300 rows" in at.success[0].value
     assert "prompt / chosen / rejected" in at.success[0].value
-    assert "choose DPO on the Model page" in texts(at)  # the method is still LoRA
+    assert "Choose a method that learns from pairs on the Model page" in texts(at)  # the method is still SFT
     preview = at.dataframe[0].value
     assert {"prompt", "chosen", "rejected"} <= set(preview.columns)
     metrics = {m.label: m.value for m in at.metric}
@@ -54,23 +54,24 @@ def test_the_demo_pairs_on_the_dataset_page(tokenizer):
 
 
 def test_choosing_dpo_on_the_model_page_applies_its_own_preset():
-    config = pairs_config("lora")
+    config = pairs_config("sft")
     assert config.training.learning_rate == 1e-3
     at = open_page("model", config)
-    at.radio[1].set_value("dpo")
+    at.radio[1].set_value("dpo")  # what it learns from (the first radio chooses where the model comes from)
     at.run()
     assert not at.exception
     config = at.session_state["config"]
     assert config.method.method == "dpo" and config.training.learning_rate == 5e-4
-    assert config.training.max_steps == 30
-    assert any(s.label == "Start DPO from" for s in at.selectbox)
-    assert any(s.value.startswith("DPO: Fits") for s in at.success)
+    assert config.training.max_steps == 30 and config.method.weights == "lora"
+    assert at.radio[2].options == ["lora", "qlora"]  # the weights DPO can train
+    assert any(s.label == "Start from a finished run" for s in at.selectbox)
+    assert any(s.value.startswith("LORA: Fits") for s in at.success)
 
 
 def test_settings_page_shows_the_dpo_form_and_the_preflight():
     at = open_page("settings", pairs_config())
     assert not at.exception
-    assert "Preference tuning (DPO)" in [h.value for h in at.subheader]
+    assert "Preference (DPO)" in [h.value for h in at.subheader]
     assert any(n.label == "Beta" for n in at.number_input)
     assert "DPO needs a lower rate" in texts(at)
     metrics = {m.label: m.value for m in at.metric}

@@ -112,7 +112,6 @@ def to_example(messages: list[dict], system_prompt: str = "", row: int | None = 
     return {"prompt": messages[:-1], "completion": messages[-1:], "row": row}
 
 
-
 def load(name: str, columns: list[str], rows: list[dict], problems: list, notes: list, shape: str,
          prompt_column: str = "", answer_column: str = "", system_prompt: str = "") -> LoadedData:
     """The examples of a file already read by files.read_table. Raises DataError when no row can be used."""
@@ -142,8 +141,6 @@ def load(name: str, columns: list[str], rows: list[dict], problems: list, notes:
         raise DataError(msg("{file}: none of its {rows} rows can be used ({first}). Fix the rows listed and "
                             "upload the file again.", file=name, rows=len(rows), first=first_problems(problems)))
     return data
-
-
 
 
 def preview_rows(examples: list[dict]) -> list[dict]:
@@ -192,8 +189,6 @@ def compute_stats(data: LoadedData, tokenizer, max_length: int, train: list[dict
         stats["train_rows"], stats["val_rows"] = len(train), len(val)
         stats["overlap"] = sum(prompt_key(e) in train_prompts for e in val)
     return stats
-
-
 
 
 def plain_findings(stats: dict) -> list[Message]:

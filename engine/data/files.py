@@ -226,7 +226,6 @@ def _plain(value):
     return value
 
 
-
 def save_upload(name: str, content: bytes, folder: Path) -> Path:
     """Store an uploaded file under the studio's uploads folder with a safe name; refuse odd types and sizes."""
     from ..paths import inside, safe_name

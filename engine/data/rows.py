@@ -112,8 +112,6 @@ def first_problems(problems: list[Problem], count: int = 3) -> Message:
     return Message("; ".join(f"{{p{i}}}" for i in range(len(first))), {f"p{i}": p.text() for i, p in enumerate(first)})
 
 
-
-
 def is_empty(row: dict) -> bool:
     if row.get(UNREADABLE):
         return False
