@@ -50,8 +50,8 @@ if method != cfg.method.method:
         set_value(cfg, "method.weights", methods.get(method).weights[0])
     cfg.apply_preset()  # each method has its own measured presets (its own learning rate)
     reset_widgets()
-WEIGHTS = {"lora": i18n.N_("LoRA: trains a small adapter (recommended)"), "full": i18n.N_("Full: trains every weight"),
-           "qlora": i18n.N_("QLoRA: LoRA on a 4-bit model (NVIDIA GPU only)")}
+WEIGHTS = {"lora": i18n.N_("LoRA: trains a small adapter (recommended)"),
+           "qlora": i18n.N_("QLoRA: LoRA on a 4-bit model (NVIDIA GPU only)"), "full": i18n.N_("Full: trains every weight")}
 allowed = [w for w in WEIGHTS if w in cfg.method_info.weights]
 weights = st.radio(t("Which weights change"), allowed, format_func=lambda w: t(WEIGHTS[w]), horizontal=True,
                    index=allowed.index(cfg.method.weights) if cfg.method.weights in allowed else 0)
