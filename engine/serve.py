@@ -45,17 +45,18 @@ class ServeSettings:
 
     host: str = setting("127.0.0.1", N_("Address to listen on. 127.0.0.1 (localhost) is reachable from this "
                                         "machine only; 0.0.0.0 or a network address shares it and needs an API "
-                                        "key."))
-    port: int = setting(8000, N_("Port to listen on."), min=1, max=65535)
+                                        "key."), label=N_("Address"))
+    port: int = setting(8000, N_("Port to listen on."), min=1, max=65535, label=N_("Port"))
     api_key: str = setting("", N_("Secret that callers send as 'Authorization: Bearer KEY'. Required to listen "
                                   "on anything but localhost. Also read from the STUDIO_API_KEY environment "
-                                  "variable."))
+                                  "variable."), label=N_("API key"))
     max_tokens: int = setting(1024, N_("Most tokens one answer may have (a request's max_tokens above it is "
-                                       "refused)."), min=1, max=32768)
+                                       "refused)."), min=1, max=32768, label=N_("Max tokens per answer"))
     max_prompt_tokens: int = setting(4096, N_("Longest prompt accepted, in tokens (also limited by the model's "
-                                              "context)."), min=16, max=1_000_000)
+                                              "context)."), min=16, max=1_000_000,
+                                 label=N_("Max prompt tokens"))
     max_waiting: int = setting(4, N_("Requests that may wait while one answer is generated; more get 429 (busy, "
-                                     "try again)."), min=0, max=1000)
+                                     "try again)."), min=0, max=1000, label=N_("Max waiting requests"))
     max_body_kb: int = setting(1024, N_("Largest request body accepted, in KB; larger ones get 413."), min=1,
                                max=65536, label=N_("Max body (KB)"))
 
@@ -675,9 +676,11 @@ def add_command(sub) -> None:
                                           "until Ctrl-C.")
     parser.add_argument("runs", nargs="+", metavar="RUN", help="Run ids (see `runs`) or run folders.")
     for f in fields(ServeSettings):
-        bounds = f" ({f.metadata['min']} to {f.metadata['max']})" if f.metadata["min"] is not None else ""
+        meta = f.metadata
+        bounds = f" ({meta['min']} to {meta['max']})" if meta["min"] is not None else ""
+        help_id = meta["help"]  # a msgid (N_ above)
         parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=type(f.default),
-                            help=(t(f.metadata["help"]) + bounds + " " + t("Default: {value}.", value=repr(
+                            help=(t(help_id) + bounds + " " + t("Default: {value}.", value=repr(
                                 f.default))).replace("%", "%%"))
 
 
