@@ -210,7 +210,7 @@ def make_pairs(run: Run) -> dict:
     rejected. Returns the path and what was written and left out (and why)."""
     records = load_votes(run)
     rows, seen = [], set()
-    left = {"ties": 0, "both_bad": 0, "same_answers": 0, "repeated": 0}
+    left = {"ties": 0, "both_bad": 0, "same_answers": 0, "empty": 0, "repeated": 0}
     for r in records:
         if r["vote"] == "tie":
             left["ties"] += 1
@@ -220,6 +220,9 @@ def make_pairs(run: Run) -> dict:
             continue
         loser = "B" if r["vote"] == "A" else "A"
         chosen, rejected = r["answers"][r["vote"]], r["answers"][loser]
+        if not chosen.strip() or not rejected.strip():  # the data reader refuses a pair with an empty side
+            left["empty"] += 1
+            continue
         if " ".join(chosen.split()) == " ".join(rejected.split()):
             left["same_answers"] += 1
             continue
@@ -233,8 +236,8 @@ def make_pairs(run: Run) -> dict:
         seen.add(key)
         rows.append(row)
     if not rows:
-        raise ArenaError(msg("No vote says which answer is better yet ({votes} votes: ties, both bad or the same "
-                             "answers). Vote A or B better on a few prompts first.", votes=len(records)))
+        raise ArenaError(msg("No vote says which answer is better yet ({votes} votes: ties, both bad, the same or "
+                             "empty answers). Vote A or B better on a few prompts first.", votes=len(records)))
     path = pairs_path(run)
     write_atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
     return {"path": str(path), "pairs": len(rows), "votes": len(records), **left}
@@ -242,9 +245,9 @@ def make_pairs(run: Run) -> dict:
 
 def pairs_summary(made: dict) -> Message:
     return msg("Preference pairs written: {pairs}, to {path}. Votes read: {votes}; left out: ties {ties}, both bad "
-               "{both_bad}, the same answer twice {same}, repeated {repeated}.", pairs=made["pairs"],
-               path=made["path"], votes=made["votes"], ties=made["ties"], both_bad=made["both_bad"],
-               same=made["same_answers"], repeated=made["repeated"])
+               "{both_bad}, the same answer twice {same}, an empty answer {empty}, repeated {repeated}.",
+               pairs=made["pairs"], path=made["path"], votes=made["votes"], ties=made["ties"],
+               both_bad=made["both_bad"], same=made["same_answers"], empty=made["empty"], repeated=made["repeated"])
 
 
 # ---------------------------------------------------------------- in the stakeholder report

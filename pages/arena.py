@@ -43,8 +43,9 @@ else:
         others = [r.id for r in runs.list_runs() if r.final_dir() is not None and r.id != run.id]
         choices = [arena.BASE, *others]
         wanted = st.session_state.get("arena_opponent")
+        names = {ref: render(arena.label(run, ref)) for ref in choices}  # translated now, not when drawn
         opponent = st.selectbox(t("Against"), choices, index=choices.index(wanted) if wanted in choices else 0,
-                                format_func=lambda ref: render(arena.label(run, ref)),
+                                format_func=names.get,
                                 help=t("The base model the run started from, or another finished run."))
         st.session_state["arena_run"], st.session_state["arena_opponent"] = run.id, opponent
         with st.expander(t("Answer settings")):

@@ -128,12 +128,13 @@ def test_votes_make_pairs_the_data_reader_and_check_take_as_preference_data(run,
     arena.record_vote(run, duel(run, "base", run.id, "Route: late parcel", ("Loan", "Team: shipping")), "tie")
     arena.record_vote(run, duel(run, "base", run.id, "Route: hello", ("Loan", "Hi")), "bad")
     arena.record_vote(run, duel(run, "base", run.id, "Route: same", ("Same", "Same ")), "A")
+    arena.record_vote(run, duel(run, "base", run.id, "Route: empty", ("", "Team: IT")), "B")
     system = {"id": "sys", "time": 0, "prompt": [{"role": "system", "content": "Route tickets."},
                                                  {"role": "user", "content": "Route: password"}],
               "row": 3, "models": {"A": "base", "B": run.id}, "answers": {"A": "x", "B": "Team: IT"}}
     arena.record_vote(run, system, "B")
     made = arena.make_pairs(run)
-    assert (made["pairs"], made["ties"], made["both_bad"], made["same_answers"]) == (3, 1, 1, 1)
+    assert (made["pairs"], made["ties"], made["both_bad"], made["same_answers"], made["empty"]) == (3, 1, 1, 1, 1)
     assert "Preference pairs written: 3" in arena.pairs_summary(made)
     rows = [json.loads(line) for line in Path(made["path"]).read_text().splitlines()]
     assert rows[0] == {"prompt": "Route: printer broken", "chosen": "Team: IT", "rejected": "Loan Loan"}
@@ -168,3 +169,82 @@ def test_the_report_shows_the_arena_result(run):
 
     with i18n.using("fr"):
         assert "Vote à l’aveugle" in arena.report_section(run)
+
+
+# ---------------------------------------------------------------- the Arena page, headless (AppTest)
+
+def arena_page(run_id: str, lang: str = "en"):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=300)
+    at.session_state["lang"] = lang
+    config = RunConfig()
+    config.generation.max_new_tokens, config.generation.repetition_penalty = 12, 1.3  # the tiny base says words
+    at.session_state["config"] = config
+    at.run()
+    at.session_state["run_id"] = run_id
+    at.switch_page("pages/arena.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def click(at, label: str):
+    next(b for b in at.button if b.label == label).click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_the_arena_page_blind_vote_tally_pairs_and_presenter_mode(run):
+    at = arena_page(run.id)
+    assert at.title[0].value == "Arena" and at.selectbox[1].value == arena.BASE
+    at.text_area[0].input("My printer is broken")
+    click(at, "Ask both models")
+    heads = [h.value for h in at.subheader]
+    assert heads[:2] == ["Model A", "Model B"]  # blind: no names before the vote
+    assert not any(run.id in h or "base model" in h for h in heads)
+    assert {b.label for b in at.button} >= set(arena.VOTE_NAMES.values())
+    click(at, "A is better")
+    assert "A was" in at.success[0].value and run.id in at.success[0].value  # revealed
+    assert any(run.id in h for h in [h.value for h in at.subheader])
+    votes = arena.load_votes(run)
+    assert len(votes) == 1 and votes[0]["vote"] == "A" and votes[0]["row"] is None
+    assert {m.label for m in at.metric} == {run.id, "base model (tiny-model0)"}
+    assert sorted(m.value for m in at.metric) == ["0%", "100%"]
+    assert at.dataframe[0].value["prompt"].tolist() == ["My printer is broken"]
+
+    click(at, "Draw a held-out prompt")
+    assert "held-out row" in next(m.value for m in at.markdown if m.value.startswith("**Prompt**"))
+    click(at, "Tie")
+    assert len(arena.load_votes(run)) == 2 and "Votes: 2. Ties (1)" in "\n".join(c.value for c in at.caption)
+
+    at.toggle[0].set_value(True)
+    at.run()
+    assert not at.selectbox and not at.toggle  # presenter mode: no settings (the sidebar is hidden by CSS)
+    assert "Make preference pairs from the votes" not in [b.label for b in at.button]
+    click(at, "Draw a held-out prompt")
+    click(at, "B is better")  # voting still works, and the mode stays on across reruns
+    assert len(arena.load_votes(run)) == 3 and not at.selectbox
+    click(at, "Leave presenter mode")
+    assert at.selectbox
+
+    click(at, "Make preference pairs from the votes")
+    assert at.success[-1].value.startswith("Preference pairs written: 2")
+    assert "left out: ties 1" in at.success[-1].value
+    click(at, "Open them on the Dataset page")
+    assert at.session_state["config"].data.train_file == str(arena.pairs_path(run))
+    assert at.title[0].value == "1. Dataset"
+    assert "prompt / chosen / rejected" in at.success[0].value and "2 usable examples" in at.success[0].value
+
+
+def test_the_arena_page_in_french(run):
+    from tests.test_pages_fr import english_left, visible_texts
+
+    at = arena_page(run.id, "fr")
+    at.text_area[0].input("Mon imprimante est en panne")
+    click(at, "Demander aux deux modèles")
+    click(at, "A est meilleure")
+    click(at, "Faire des paires de réponses à partir des votes")
+    texts = visible_texts(at)
+    assert "Arène" in texts and any("Votre vote" in text for text in texts)
+    assert not english_left(texts), "\n".join(english_left(texts))

@@ -285,3 +285,35 @@ def test_a_caller_that_leaves_mid_answer_frees_the_server(server, finished_tiny_
         time.sleep(0.05)
     assert server.in_flight == 0 and not server.gate.locked()
     assert api.chat.completions.create(model="base", messages=MESSAGES, max_tokens=3).choices
+
+
+def test_the_export_page_serves_a_run_and_stops_it(finished_tiny_run):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_arena import ROOT
+
+    at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=300)
+    at.run()
+    at.session_state["run_id"] = finished_tiny_run.id
+    at.switch_page("pages/export.py")
+    at.run()
+    assert "Serve it as an API" in [s.value for s in at.subheader]
+    port = free_port()
+    next(n for n in at.number_input if n.label == "Port").set_value(port)
+    next(b for b in at.button if b.label == "Serve").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    try:
+        running = serve.SERVING.current()
+        assert running is not None and running.port == port
+        assert f"Serving on http://127.0.0.1:{port}/v1" in [s.value for s in at.success]
+        assert [m.id for m in client(running).models.list().data] == [finished_tiny_run.id, "base"]
+        assert client(running).chat.completions.create(model="base", messages=MESSAGES, max_tokens=2).choices
+        assert any(f'base_url="http://127.0.0.1:{port}/v1"' in c.value for c in at.code)
+        next(b for b in at.button if b.label == "Stop the server").click()
+        at.run()
+        assert serve.SERVING.current() is None and "Serve" in [b.label for b in at.button]
+    finally:
+        serve.SERVING.stop()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
