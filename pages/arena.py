@@ -34,7 +34,12 @@ if presenter:  # the page alone on a screen: no sidebar, no settings, larger ans
                 "{display:none}[data-testid=stMain] [data-testid=stText]{font-size:1.2rem}</style>",
                 unsafe_allow_html=True)
     run_id, opponent = st.session_state.get("arena_run"), st.session_state.get("arena_opponent")
-    run = runs.get_run(run_id) if run_id else None
+    try:
+        run = runs.get_run(run_id) if run_id else None
+    except FileNotFoundError as err:  # deleted meanwhile: show why, and the settings again
+        explain(err)
+        set_presenter(False)
+        run = None
 else:
     st.markdown(t("Two models answer the same prompt as A and B, in random order. Vote for the better answer; "
                   "the names are shown after the vote. Each vote is a preference you can train on."))
