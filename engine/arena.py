@@ -188,7 +188,8 @@ def vote_rows(run: Run, records: list[dict]) -> list[dict]:
     for r in reversed(records):
         best = winner(r)
         rows.append({t("prompt"): prompt_text(r["prompt"]), t("from"): source(r),
-                     t("model A"): label(run, r["models"]["A"]).text(), t("model B"): label(run, r["models"]["B"]).text(),
+                     t("model A"): label(run, r["models"]["A"]).text(),
+                     t("model B"): label(run, r["models"]["B"]).text(),
                      t("vote"): t(VOTE_NAMES[r["vote"]]), t("preferred"): label(run, best).text() if best else "–"})
     return rows
 
@@ -255,7 +256,7 @@ def pairs_summary(made: dict) -> Message:
 def result_sentence(run: Run, refs, records: list[dict]) -> str:
     rows = {r["model"]: r for r in tally(records, refs)}
     first, second = refs
-    a, b = rows[first], rows[second]
+    a = rows[first]
     if a["win_rate"] is None:
         return t("Blind votes: {votes}, none saying one answer was better (ties: {ties}, both bad: {bad}).",
                  votes=a["votes"], ties=a["ties"], bad=a["both_bad"])

@@ -328,7 +328,8 @@ class Server:
         except OSError as err:
             sock.close()
             raise ServeError(msg("Cannot listen on {host} port {port} ({error}). The port may be in use: choose "
-                                 "another one.", host=host, port=str(self.options.port), error=err.strerror or str(err)))
+                                 "another one.", host=host, port=str(self.options.port),
+                                 error=err.strerror or str(err))) from None
         sock.listen(128)
         sock.set_inheritable(True)
         self._socket = sock
@@ -462,6 +463,7 @@ def build_app(server: Server):
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
     from starlette.responses import JSONResponse, StreamingResponse
+    from starlette.concurrency import run_in_threadpool
     from starlette.routing import Route
 
     def error(err: ApiError) -> JSONResponse:
@@ -528,7 +530,7 @@ def build_app(server: Server):
             if served is None:
                 raise not_found(ask.model)
             gen = server.settings_for(served, ask)
-            prompt = server.check_prompt(served, ask, gen)
+            prompt = await run_in_threadpool(server.check_prompt, served, ask, gen)  # the loop stays free
             if not server.admit():
                 raise ApiError(429, f"The server is busy: one answer is being generated and "
                                     f"{server.options.max_waiting} requests are waiting. Try again shortly.",

@@ -84,7 +84,8 @@ def test_two_tabs_and_another_process_voting_at_once_lose_no_vote(run):
         for i in range(15):
             arena.record_vote(run, duel(run, run.id, "base", f"tab{n}-{i}"), "A")
 
-    script = ("import sys; sys.path.insert(0, sys.argv[1]); from engine import arena, runs; run = runs.Run(sys.argv[2])\n"
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from engine import arena, runs\n"
+              "run = runs.Run(sys.argv[2])\n"
               "for i in range(15): arena.record_vote(run, {'id': f'proc-{i}', 'time': 0, 'prompt': [{'role': 'user', "
               "'content': 'x' * 5000}], 'row': None, 'models': {'A': 'base', 'B': run.id}, 'answers': "
               "{'A': 'y' * 5000, 'B': 'z'}}, 'B')")

@@ -16,7 +16,8 @@ import sys
 
 import pytest
 
-from browser import MARKS, ROOT, go, open_tab, screenshot_on_failure, see, set_number, settle, shot, studio  # noqa: F401
+from browser import (MARKS, ROOT, go, open_tab, screenshot_on_failure, see, set_number, settle,  # noqa: F401
+                     shot, studio)
 
 pytestmark = MARKS
 
