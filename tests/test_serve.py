@@ -317,3 +317,24 @@ def test_the_export_page_serves_a_run_and_stops_it(finished_tiny_run):
         serve.SERVING.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_the_studios_server_ends_with_the_studios_process(finished_tiny_run):
+    """The server thread never keeps the process alive: when the studio's process ends, so does the server."""
+    import subprocess
+    import sys
+
+    from tests.test_arena import ROOT
+
+    port = free_port()
+    script = ("import sys, time; sys.path.insert(0, sys.argv[1]); from engine import runs, serve\n"
+              "run = runs.Run(sys.argv[2])\n"
+              "serve.SERVING.start([run], serve.ServeSettings(port=int(sys.argv[3])), loader=lambda r: None)\n"
+              "print('up', flush=True); time.sleep(1)\n")  # then the main thread ends, as a stopped studio's does
+    process = subprocess.Popen([sys.executable, "-c", script, str(ROOT), str(finished_tiny_run.path), str(port)],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "up"
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()  # serving
+    assert process.wait(30) == 0
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
