@@ -166,10 +166,14 @@ def test_the_report_shows_the_arena_result(run):
     assert "Blind vote (arena)" in section
     assert f"preferred {run.id}&#x27;s answer to base model (tiny-model0)&#x27;s in 2 of the 3 votes" in section
     assert "(67%, 95% interval 21% to 94%)" in section and "Blind votes in all: 4; ties: 1" in section
-    from engine import i18n
+    from engine import evaluate, i18n, report
 
     with i18n.using("fr"):
         assert "Vote à l’aveugle" in arena.report_section(run)
+    if evaluate.load_results(run) is None:
+        evaluate.evaluate_run(run, rows=2)
+    page = report.build(run)
+    assert section in page and page.index("Before and after") < page.index("Blind vote (arena)")
 
 
 # ---------------------------------------------------------------- the Arena page, headless (AppTest)
