@@ -338,3 +338,18 @@ def test_the_studios_server_ends_with_the_studios_process(finished_tiny_run):
     assert process.wait(30) == 0
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_the_running_server_panel_in_french(finished_tiny_run, loaded):
+    from tests.test_pages_fr import english_left, french_page, visible_texts
+
+    serve.SERVING.start([finished_tiny_run], serve.ServeSettings(port=free_port(), api_key="k"),
+                        loader=lambda run: loaded[run.id].chat)
+    try:
+        at = french_page("export", run_id=finished_tiny_run.id)
+        texts = visible_texts(at)
+        assert any(text.startswith("Servi sur http://127.0.0.1:") for text in texts), texts
+        assert "Requêtes servies" in texts and "Arrêter le serveur" in texts
+        assert not english_left(texts), "\n".join(english_left(texts))
+    finally:
+        serve.SERVING.stop()
