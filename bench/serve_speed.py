@@ -99,7 +99,8 @@ def main() -> int:
 
     from engine import serve
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs", flush=True)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; load average "
+          f"{os.getloadavg()[0]:.1f} (other processes on a shared machine slow every figure)", flush=True)
     run = zero_adapter_run()
     served = serve.load_models([run])
     with socket.socket() as s:
@@ -120,6 +121,7 @@ def main() -> int:
                    [direct(chat, which, p, settings) for p in prompts])
     finally:
         server.stop()
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
 
