@@ -31,6 +31,7 @@ PAGES = {
         st.Page("pages/runs.py", title=t("Runs"), icon=":material/folder_open:"),
         st.Page("pages/evaluate.py", title=t("Evaluate"), icon=":material/fact_check:"),
         st.Page("pages/chat.py", title=t("Chat"), icon=":material/chat:"),
+        st.Page("pages/arena.py", title=t("Arena"), icon=":material/how_to_vote:"),
         st.Page("pages/compare.py", title=t("Compare runs"), icon=":material/compare_arrows:"),
         st.Page("pages/export.py", title=t("Export"), icon=":material/ios_share:"),
     ],

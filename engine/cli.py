@@ -1,4 +1,4 @@
-"""python -m engine {train,evaluate,export,runs,check}: the studio's engine without the studio.
+"""python -m engine {train,evaluate,export,runs,check,serve}: the studio's engine without the studio.
 
 Every setting is also a flag (--training.learning_rate 1e-4), generated from the settings dataclasses.
 Under `accelerate launch -m engine train CONFIG.yaml` each GPU runs one process; they share one run folder.
@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("runs", help="List every run with its status and final metrics.")
     check = sub.add_parser("check", help="Check a config's data: problems by row and token statistics.")
     check.add_argument("config")
+    from . import serve
+
+    serve.add_command(sub)
     return parser
 
 
@@ -238,11 +241,17 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from .serve import run_command
+
+    return run_command(args, [find_run(ref) for ref in args.runs])
+
+
 def main(argv=None) -> int:
     i18n.set_language(i18n.from_environment())  # STUDIO_LANG=fr, or the system's locale
     args = build_parser().parse_args(argv)
     handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export, "runs": cmd_runs, "stop": cmd_stop,
-                "check": cmd_check}
+                "check": cmd_check, "serve": cmd_serve}
     try:
         return handlers[args.command](args)
     except (SettingsError, FileNotFoundError) as err:

@@ -8,7 +8,7 @@ import html
 from datetime import datetime
 from pathlib import Path
 
-from . import charts, data, everyday, export, i18n, models
+from . import arena, charts, data, everyday, export, i18n, models
 from .i18n import msg, t
 from .markup import figure as _figure
 from .markup import pct as _pct
@@ -122,6 +122,7 @@ def build(run: Run, examples: int = 6) -> str:
 {_figure(charts.loss_chart(run.metrics(), words["curve"]))}{extra_chart}
 <p class="muted">{words["losses"]}</p>
 <h2>{words["before_after"]}</h2>{metrics}<p>{general_text}</p>
+{arena.report_section(run)}
 <h2>{words["examples"]}</h2>{_table(columns, example_rows)}
 <h2>{words["repeat"]}</h2><p>{words["repeat_how"]}</p>
 {take_home(run)}

@@ -6,6 +6,7 @@ from engine import export, jobs, report
 from engine.export.gguf import K_QUANT_NOTE, TYPES
 from engine.i18n import render, t
 from pages.common import explain, pick_run
+from pages.serving import serve_section
 
 st.title(t("Export"))
 st.markdown(t("Take the model home, repeat the run elsewhere, or show the result to others."))
@@ -86,6 +87,8 @@ if made:
     st.code(f"{made['commands']['llama_cli']}\n{made['commands']['llama_server']}", language="bash")
     st.markdown(t("**LM Studio**: drag the `.gguf` file into the app. The Modelfile, for Ollama:"))
     st.code(made["modelfile_text"], language="dockerfile")
+
+serve_section(run)
 
 st.subheader(t("Repeat this run"))
 st.download_button(t("Download the settings (YAML)"), run.config_path.read_bytes(), file_name=f"{run.id}.yaml",
