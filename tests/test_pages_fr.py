@@ -159,7 +159,8 @@ def test_no_dpo_view_shows_english_when_french_is_chosen(page, evaluated_dpo_run
         assert any("300" in text and "prompt / réponse préférée" in text for text in texts), texts
     if page == "evaluate":
         assert runs.load_results(evaluated_dpo_run)["kind"] == "preference"
-        assert "Préférence sur les paires mises de côté" in [h.value for h in at.subheader]
+        assert "Scores" in [h.value for h in at.subheader]
+        assert any("Précision de préférence" in text or "précision de préférence" in text for text in texts), texts
     assert len(texts) > 3, texts
     columns = list(json.loads((PAIRS / "train.jsonl").read_text(encoding="utf-8").splitlines()[0]))
     assert not english_left(texts, columns), "\n".join(english_left(texts, columns))
