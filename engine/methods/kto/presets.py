@@ -1,7 +1,8 @@
 """KTO's presets."""
 from ...i18n import N_
 
-# Measured on the support_feedback demo answers (docs/presets.md): like DPO, a lower rate than supervised tuning.
+# Measured on the support_feedback demo answers (docs/presets.md): like pair preference tuning, a lower rate than
+# supervised tuning.
 PRESETS = {
     "quick": {"training": {"max_steps": 30, "learning_rate": 5e-4, "batch_size": 8, "grad_accum": 1,
                            "warmup_ratio": 0.1, "lr_scheduler": "cosine", "eval_every": 15},
@@ -15,4 +16,5 @@ PRESETS = {
 }
 
 NOTE = N_("KTO presets: quick is 30 steps of 8 answers at learning rate 5e-4 and beta 0.1, measured on the demo "
-          "answers (docs/presets.md); like DPO it needs a lower rate than supervised tuning.")
+          "answers (docs/presets.md); like preference tuning from pairs, it needs a lower rate than supervised "
+          "tuning.")
