@@ -12,10 +12,10 @@ Shapes, detected from the column names like the others (engine.data.load_data ha
   (TRL's implicit prompt).
 - preference_transcripts: the same as one text each with speaker markers, as in Anthropic's HH-RLHF
   ("\\n\\nHuman: ...\\n\\nAssistant: ..."; transcripts.py).
-Score columns beside the pair (UltraFeedback's score_chosen/score_rejected and the like) are checked: a pair whose
-chosen answer scores below or the same as the rejected one is reported, not trained on.
 - preference_hosted: the JSONL of hosted fine-tuning services: `input` ({"messages": [...]}),
   `preferred_output` and `non_preferred_output` (lists holding the assistant's message).
+Score columns beside the pair (UltraFeedback's score_chosen/score_rejected and the like) are checked: a pair whose
+chosen answer scores below or the same as the rejected one is reported, not trained on.
 """
 from __future__ import annotations
 
