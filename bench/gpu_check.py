@@ -179,7 +179,8 @@ def word_tokenizer():
 
 def write_data(folder: Path, kind: str, size: dict, seed: int = 1) -> Path:
     """Synthetic rows for a data kind (engine.data): 'answers' (prompt, completion) as CSV, 'pairs' (prompt,
-    chosen, rejected) as JSONL; the engine's own readers take them like any file a person gives."""
+    chosen, rejected) and 'labelled' (prompt, completion, label) as JSONL; the engine's own readers take them like
+    any file a person gives."""
     import csv
 
     rng, words = random.Random(seed), vocabulary()
@@ -202,6 +203,13 @@ def write_data(folder: Path, kind: str, size: dict, seed: int = 1) -> Path:
                 answer = size["answer_words"]
                 f.write(json.dumps({"prompt": text(size["prompt_words"], " ?"), "chosen": text(answer, " ."),
                                     "rejected": text(answer, " .")}) + "\n")
+        return path
+    if kind == "labelled":
+        path = folder / "labelled.jsonl"
+        with open(path, "w") as f:
+            for i in range(size["rows"]):
+                f.write(json.dumps({"prompt": text(size["prompt_words"], " ?"),
+                                    "completion": text(size["answer_words"], " ."), "label": i % 2 == 0}) + "\n")
         return path
     raise ValueError(f"no synthetic data for the data kind {kind!r}: add it to bench/gpu_check.py write_data")
 

@@ -236,8 +236,14 @@ def cmd_check(args) -> int:
                 "chosen {chosen_cut}, rejected {rejected_cut}; the chosen answer is the longer one in {share:.0%} of "
                 "pairs", prompt=s["prompt_median"], chosen=s["chosen_median"], rejected=s["rejected_median"],
                 chosen_cut=s["chosen_cut"], rejected_cut=s["rejected_cut"], share=s["chosen_longer"]))
+    if s.get("kind") == data.LABELLED:
+        print(t("answers marked good / bad in training: {good} / {bad}; median answer tokens good {good_median}, bad "
+                "{bad_median}", good=s["good"], bad=s["bad"], good_median=s["good_median"],
+                bad_median=s["bad_median"]))
     for finding in data.plain_findings(s):
         print("-", render(finding))
+    for advice in (config.method_info.advice(config, s) if config.method_info.advice else []):
+        print("-", render(advice))
     return 0
 
 

@@ -7,7 +7,7 @@ import shutil
 import time
 
 from . import methods, models, warm
-from .data import ANSWERS, DataError
+from .data import ANSWERS, PAIRS, DataError
 from .i18n import msg
 from .paths import home
 from .settings import RunConfig
@@ -205,6 +205,8 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
     t, m, method = config.training, config.method, config.method_info
     levers = speed.choose(device, t.precision, t.max_length)
     extra = everyday.rows_to_add(t.everyday_share, train_rows, method.mixes_everyday)
+    if stats.get("kind") == PAIRS:
+        train_rows *= method.rows_per_pair  # a method may read each pair as several rows
     steps = steps_for(config, train_rows + extra)
     mean_tokens = min(stats.get("mean") or t.max_length, t.max_length)
     flops_per_token = step_flops(config) * shape["parameters"]
@@ -233,4 +235,4 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
             "memory_sentence": sentence, "disk_needed_gb": disk_needed, "disk_free_gb": disk_free,
             "disk_ok": disk_needed < disk_free * 0.9, "device": device.describe(), "parameters": shape["parameters"],
             "trained_parameters": trained, "levers": levers.notes, "everyday_rows": extra,
-            "everyday_cached": cached}
+            "everyday_cached": cached, "advice": method.advice(config, stats) if method.advice else []}

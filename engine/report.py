@@ -90,6 +90,8 @@ def build(run: Run, examples: int = 6) -> str:
     if s["kind"] == data.PAIRS:
         data_rows.append([t("chosen answer is the longer one"), _pct(s["chosen_longer"])])
         lengths = charts.pair_lengths(s)
+    if s["kind"] == data.LABELLED:
+        data_rows.append([t("answers marked good / bad (trained on)"), f"{num(s['good'], 0)} / {num(s['bad'], 0)}"])
     extra_chart = "".join(_figure(fig) for fig in views.report_charts(run.metrics()))
     from plotly.offline import get_plotlyjs
 

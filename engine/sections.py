@@ -23,11 +23,13 @@ class DataSettings:
     eval_file: str = setting("", "Optional file of held-out examples used only to measure the model. "
                              "Leave empty to hold out part of the training file instead.", label=N_("Eval file"))
     shape: str = setting("auto", "How rows are laid out. 'auto' detects instruction/input/output, messages, "
-                         "conversations, prompt/completion and question/answer columns, and preference pairs "
-                         "(prompt/chosen/rejected, chosen/rejected conversations, input/preferred_output/"
-                         "non_preferred_output); 'columns' uses the two columns you name below.",
+                         "conversations, prompt/completion and question/answer columns, preference pairs "
+                         "(prompt/chosen/rejected, chosen/rejected conversations or 'Human: … Assistant: …' "
+                         "transcripts, input/preferred_output/non_preferred_output) and answers marked good or bad "
+                         "(prompt/completion/label); 'columns' uses the two columns you name below.",
                          choices=["auto", "alpaca", "messages", "sharegpt", "prompt_completion", "question_answer",
-                                  "columns", "preference", "preference_messages", "preference_hosted"],
+                                  "columns", "preference", "preference_messages", "preference_transcripts",
+                                  "preference_hosted", "labelled"],
                          label=N_("Shape"))
     prompt_column: str = setting("", "With shape 'columns': the column holding what the user says.", advanced=True,
                                  label=N_("Prompt column"))

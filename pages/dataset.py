@@ -5,7 +5,7 @@ import streamlit as st
 
 from engine import charts, data, i18n, jobs, methods
 from engine.i18n import render, t
-from pages.common import config, data_stats, explain, loaded_data, save_upload, tokenizer
+from pages.common import config, data_stats, explain, save_upload, tokenizer
 
 st.title(t("1. Dataset"))
 jobs.warm_up()  # the training libraries load in the background while the person gets to Start
@@ -125,6 +125,13 @@ if train.kind == data.PAIRS:
                    " / ".join(i18n.number(s[k]) for k in ("prompt_median", "chosen_median", "rejected_median")))
     cols[2].metric(t("Chosen answers cut by max length"), i18n.number(s["chosen_cut"], 0))
     cols[3].metric(t("Rejected answers cut by max length"), i18n.number(s["rejected_cut"], 0))
+if train.kind == data.LABELLED:
+    cols = st.columns(2)
+    cols[0].metric(t("Answers marked good / bad (training rows)"),
+                   f"{i18n.number(s['good'], 0)} / {i18n.number(s['bad'], 0)}",
+                   help=t("Far from half and half, the smaller side needs a larger weight in training."))
+    cols[1].metric(t("Median tokens: good / bad answers"),
+                   " / ".join(i18n.number(s[k]) for k in ("good_median", "bad_median")))
 cols = st.columns(4)
 num = i18n.number
 cols[0].metric(t("Median tokens per row"), num(s.get("median", 0)))
@@ -137,14 +144,20 @@ for finding in data.plain_findings(s):
 
 st.subheader(t("One example, exactly as the model sees it"))
 index = st.number_input(t("Example"), 1, len(train.examples), 1, help=t("Number of the usable example to show."))
-shown = data.render_example(tokenizer(cfg.model.name, cfg.model.allow_pickle), train.examples[index - 1],
-                             cfg.training.max_length)
-st.markdown(
-    "<div style='font-family:monospace;white-space:pre-wrap;border:1px solid #ddd;padding:0.8em;border-radius:6px'>"
-    f"<span style='color:#777'>{html.escape(shown['prompt_text'])}</span>"
-    f"<span style='background:#c7e9c0'>{html.escape(shown['answer_text'])}</span>"
-    f"<span style='background:#fcbba1;text-decoration:line-through'>{html.escape(shown['cut_text'])}</span></div>",
-    unsafe_allow_html=True)
-st.caption(t("Grey: the prompt ({tokens} tokens), read but not learned. Green: the answer the model learns to "
-             "write. Red (if any): cut off by the max length.", tokens=shown["prompt_tokens"]))
+sides = data.render_sides(train, tokenizer(cfg.model.name, cfg.model.allow_pickle), train.examples[index - 1],
+                          cfg.training.max_length)
+for label, shown in sides:  # a pair is read twice: the prompt with the chosen answer, then with the rejected one
+    if len(sides) > 1 or train.kind == data.LABELLED:
+        st.markdown(f"**{t(label)}**")
+    st.markdown(
+        "<div style='font-family:monospace;white-space:pre-wrap;border:1px solid #ddd;padding:0.8em;"
+        f"border-radius:6px'><span style='color:#777'>{html.escape(shown['prompt_text'])}</span>"
+        f"<span style='background:#c7e9c0'>{html.escape(shown['answer_text'])}</span>"
+        f"<span style='background:#fcbba1;text-decoration:line-through'>{html.escape(shown['cut_text'])}</span></div>",
+        unsafe_allow_html=True)
+st.caption(t("Grey: the prompt ({tokens} tokens), read but not learned. Green: the answer the model learns from. "
+             "Red (if any): cut off by the max length.", tokens=sides[0][1]["prompt_tokens"]))
+if len(sides) > 1:
+    st.caption(t("A pair is read twice, with the same prompt: the model learns to make the chosen answer more "
+                 "likely than the rejected one."))
 st.page_link("pages/model.py", label=t("Next: choose the model"), icon=":material/arrow_forward:")

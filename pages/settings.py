@@ -85,6 +85,8 @@ cols[3].metric(t("Disk for checkpoints"), t("{mb:.0f} MB", mb=check["disk_needed
                help=t("{gb:.0f} GB free", gb=check["disk_free_gb"]))
 {"ok": st.success, "tight": st.warning}.get(check["memory_verdict"], st.error)(render(check["memory_sentence"]))
 st.caption(t("Chosen for speed on this machine:") + " " + " ".join(render(n) for n in check["levers"]))
+for advice in check["advice"]:  # what the method says about this data (e.g. the balance of its two sides)
+    st.info(render(advice))
 if check["everyday_rows"]:
     st.caption(t("Keeping everyday skills: {rows} of the starting model's own answers to everyday questions are mixed "
                  "into your {train} rows.", rows=check["everyday_rows"], train=len(train_rows))

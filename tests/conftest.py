@@ -161,3 +161,33 @@ def finished_dpo_run(tmp_path_factory, tiny_model_dir):
     status = train.train_run(run)
     assert status["state"] == "finished", status
     return run
+
+
+# ---------------------------------------------------------------- answers marked good or bad on the tiny model
+
+def write_labelled(path: Path, n: int, seed: int, good_share: float = 0.5) -> Path:
+    """Answers marked good (a polite first word) or bad (a rude one), one per row with a thumbs label: the same
+    words otherwise, so that what a method learns from the labels shows in the held-out log-probabilities."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        topic = rng.choice(TOPICS)
+        good = i < round(n * good_share)
+        rows.append({"prompt": f"Question {seed}-{i}: can you help with {topic}?",
+                     "completion": f"{rng.choice(GOOD if good else BAD)}, I will look at {topic} today.",
+                     "label": "👍" if good else "👎"})
+    rng.shuffle(rows)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def labelled_config(tmp_path, model_dir, method: str = "kto", **training):
+    """80 training and 16 held-out answers marked good or bad, on the tiny model."""
+    config = dpo_config(tmp_path, model_dir, **training)  # the same training values as the pairs
+    train_file = write_labelled(tmp_path / "labelled-train.jsonl", 80, 1)
+    held_file = write_labelled(tmp_path / "labelled-test.jsonl", 16, 2)
+    config.method.method = method
+    config.data.train_file, config.data.eval_file = str(train_file), str(held_file)
+    return config.validate()

@@ -93,7 +93,7 @@ def test_conversations_that_do_not_share_a_prompt_are_reported(tmp_path):
     found = {p.row: p for p in loaded.problems}
     assert found[2].kind == "different prompts" and found[2].column == "rejected"
     assert found[3].kind == "empty prompt" and found[3].column == "chosen"
-    assert found[4].kind == "empty rejected" and "end with" in found[4].message
+    assert found[4].kind == "ends with the user" and "ends with the user's turn" in found[4].message
     assert [e["row"] for e in loaded.examples] == [1]
 
 

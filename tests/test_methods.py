@@ -10,7 +10,7 @@ import threading
 import plotly.graph_objects as go
 import pytest
 
-from conftest import dpo_config, tiny_config
+from conftest import dpo_config, labelled_config, tiny_config
 from engine import data, export, i18n, methods, runs, train
 from engine.evaluate import evaluate_run
 from engine.methods.base import VIEWS
@@ -21,9 +21,10 @@ NAMES = list(methods.METHODS)
 
 
 def method_config(name: str, tmp_path, model_dir, **training):
-    """A tiny config of this method on data of the kind it reads (80 rows or pairs, a held-out part)."""
+    """A tiny config of this method on data of the kind it reads first (80 rows, pairs or labelled answers, a
+    held-out part)."""
     method = methods.get(name)
-    make = {data.ANSWERS: tiny_config, data.PAIRS: dpo_config}[method.data_kind]
+    make = {data.ANSWERS: tiny_config, data.PAIRS: dpo_config, data.LABELLED: labelled_config}[method.data_kind]
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = make(tmp_path, model_dir, **{"max_steps": 6, "save_every": 100, "eval_every": 3, **training})
     config.method.method = name
@@ -139,5 +140,5 @@ def test_its_presets_validate_and_its_views_are_complete(name):
             for key, value in values.items():
                 assert getattr(getattr(config, section), key) == value
     assert not [v for v in VIEWS if not callable(getattr(method.views, v, None))]
-    assert method.data_kind in data.KINDS and method.weights
+    assert set(method.kinds) <= set(data.KINDS) and method.weights
     assert (method.section in RunConfig().to_dict()) if method.section else True

@@ -1,11 +1,13 @@
 """From a data file to training examples, with every problem reported by row.
 
 Data is grouped by shape, not by method: `answers` holds the shapes with one answer per row, `pairs` the shapes
-with a better and a worse answer (preference pairs). A method says which kind it reads (engine/methods).
+with a better and a worse answer (preference pairs), `labelled` answers marked good or bad (thumbs up/down). A
+method says which kinds it reads (engine/methods).
 - files.py   reading CSV, TSV, JSON(L), Parquet and Excel into rows; saving uploads
 - rows.py    problems by row and column, the loaded file, reading a cell as text
 - answers.py one-answer shapes, their statistics and findings
-- pairs.py   pair shapes, their statistics and findings
+- pairs.py   pair shapes, their statistics and findings (transcripts.py: "Human: ... Assistant: ..." texts)
+- labelled.py answers marked good or bad, their statistics and findings
 - tokens.py  an example as tokens, as the trainers see it
 """
 from __future__ import annotations
@@ -14,16 +16,16 @@ import random
 from pathlib import Path
 
 from ..i18n import N_, Message
-from . import answers, pairs
+from . import answers, labelled, pairs
 from .files import MAX_FILE_BYTES, SUFFIXES, read_table, save_upload  # noqa: F401 (the package's API)
-from .rows import ANSWERS, PAIRS, UNREADABLE, DataError, LoadedData, Problem, first_problems  # noqa: F401
+from .rows import ANSWERS, LABELLED, PAIRS, UNREADABLE, DataError, LoadedData, Problem, first_problems  # noqa: F401
 from .tokens import render_example, tokenize_example  # noqa: F401
 
-SHAPES = [*answers.SHAPES, *pairs.SHAPES]
-SHAPE_NAMES = {**answers.SHAPE_NAMES, **pairs.SHAPE_NAMES}
-KINDS = {ANSWERS: answers, PAIRS: pairs}
+SHAPES = [*answers.SHAPES, *pairs.SHAPES, *labelled.SHAPES]
+SHAPE_NAMES = {**answers.SHAPE_NAMES, **pairs.SHAPE_NAMES, **labelled.SHAPE_NAMES}
+KINDS = {ANSWERS: answers, PAIRS: pairs, LABELLED: labelled}
 # The preview table's column names (each kind's preview_rows), shown translated.
-PREVIEW_COLUMNS = [N_("row"), N_("prompt"), N_("answer"), N_("chosen"), N_("rejected"), N_("system")]
+PREVIEW_COLUMNS = [N_("row"), N_("prompt"), N_("answer"), N_("chosen"), N_("rejected"), N_("label"), N_("system")]
 
 
 def load_data(path, shape: str = "auto", prompt_column: str = "", answer_column: str = "",
@@ -32,9 +34,11 @@ def load_data(path, shape: str = "auto", prompt_column: str = "", answer_column:
     path = Path(path)
     name = name or path.name
     columns, rows, problems, notes = read_table(path, name)
-    pair_shape = pairs.detect_shape(columns) if shape == "auto" else shape if shape in pairs.SHAPES else None
+    pair_shape = pairs.detect_shape(columns, rows) if shape == "auto" else shape if shape in pairs.SHAPES else None
     if pair_shape:
         return pairs.load(name, columns, rows, problems, notes, pair_shape, system_prompt)
+    if (shape == "auto" and labelled.detect_shape(columns)) or shape in labelled.SHAPES:
+        return labelled.load(name, columns, rows, problems, notes, "labelled", system_prompt)
     return answers.load(name, columns, rows, problems, notes, shape, prompt_column, answer_column, system_prompt)
 
 
@@ -70,6 +74,12 @@ def to_hf(examples: list[dict], kind: str = ANSWERS):
     return KINDS[kind].to_hf(examples)
 
 
+def render_sides(data: LoadedData, tokenizer, example: dict, max_length: int | None = None) -> list[tuple[str, dict]]:
+    """The example exactly as the model reads it, one rendering per answer: (msgid naming the answer, rendering).
+    A pair is read twice, the prompt with the chosen answer and with the rejected one."""
+    return [(label, render_example(tokenizer, side, max_length)) for label, side in KINDS[data.kind].sides(example)]
+
+
 def compute_stats(data: LoadedData, tokenizer, max_length: int, train: list[dict] | None = None,
                   val: list[dict] | None = None) -> dict:
     """Token statistics of the data, measured with the model's tokenizer exactly as training will cut it."""
@@ -101,6 +111,8 @@ DEMO_TEXT = {
                          "(CSV, instruction/input/output, 300 rows + 60 held out)."),
     "order_extraction": N_("Turn an order written in plain words into compact JSON "
                            "(JSONL chat messages, 300 rows + 60 held out)."),
+    "support_feedback": N_("Answers marked good or bad: a support bot's replies with a thumbs up or down from the "
+                           "customer (JSONL prompt/completion/label, 300 answers + 80 held out)."),
     "polite_replies": N_("Preference pairs: a shop assistant's reply that starts 'Happy to help!' and answers "
                          "in one sentence is preferred to a curt or rambling one (JSONL prompt/chosen/rejected, "
                          "300 pairs + 60 held out)."),

@@ -148,6 +148,10 @@ def preview_rows(examples: list[dict]) -> list[dict]:
              "system": next((m["content"] for m in e["prompt"] if m["role"] == "system"), "")} for e in examples]
 
 
+def sides(example: dict) -> list[tuple[str, dict]]:
+    return [(N_("answer"), example)]
+
+
 def to_hf(examples: list[dict]):
     from datasets import Dataset
 

@@ -6,27 +6,40 @@ message], "row": n}, which TRL's preference trainers read as a conversational pr
 Shapes, detected from the column names like the others (engine.data.load_data hands pair files over here):
 - preference: `prompt`, `chosen`, `rejected` (texts, or message lists); H2O's `chosen_response` /
   `rejected_response` are read as chosen / rejected.
-- preference_messages: `chosen` and `rejected` hold whole conversations; the prompt is their shared beginning.
+  With `instruction` for `prompt` (Argilla's binarized UltraFeedback), and chosen/rejected as whole conversations
+  (HuggingFaceH4's ultrafeedback_binarized: the user's message then the answer) the prompt is their shared beginning.
+- preference_messages: `chosen` and `rejected` hold whole conversations; the prompt is their shared beginning
+  (TRL's implicit prompt).
+- preference_transcripts: the same as one text each with speaker markers, as in Anthropic's HH-RLHF
+  ("\\n\\nHuman: ...\\n\\nAssistant: ..."; transcripts.py).
 - preference_hosted: the JSONL of hosted fine-tuning services: `input` ({"messages": [...]}),
   `preferred_output` and `non_preferred_output` (lists holding the assistant's message).
+Score columns beside the pair (UltraFeedback's score_chosen/score_rejected and the like) are checked: a pair whose
+chosen answer scores below or the same as the rejected one is reported, not trained on.
 """
 from __future__ import annotations
 
 import statistics
 
 from ..i18n import N_, Message, msg
+from . import transcripts
 from .rows import PAIRS, SHAREGPT_ROLES, UNREADABLE, DataError, LoadedData, Problem, first_problems, is_empty
 from .rows import col as _col
 from .rows import text as _text
 from .tokens import prompt_key, tokenize_example
 
-SHAPES = ["preference", "preference_messages", "preference_hosted"]
+SHAPES = ["preference", "preference_messages", "preference_transcripts", "preference_hosted"]
 
 SHAPE_NAMES = {"preference": N_("prompt / chosen / rejected"),
                "preference_messages": N_("chosen / rejected conversations"),
+               "preference_transcripts": N_("chosen / rejected transcripts (Human: … Assistant: …)"),
                "preference_hosted": N_("input / preferred_output / non_preferred_output (hosted services' JSONL)")}
 ROLES = {**SHAREGPT_ROLES, "system": "system", "user": "user", "assistant": "assistant"}
 CHOSEN, REJECTED = ("chosen", "chosen_response"), ("rejected", "rejected_response")
+PROMPT = ("prompt", "instruction")
+# Scores of the two answers (UltraFeedback and its binarized variants), when the file has them.
+SCORES = [("score_chosen", "score_rejected"), ("chosen_score", "rejected_score"), ("chosen-rating", "rejected-rating"),
+          ("chosen_rating", "rejected_rating"), ("chosen_avg_rating", "rejected_avg_rating")]
 # What was empty or wrong in a pair (the {what} of a problem, and the problem's kind), as msgids.
 EMPTY = {"prompt": N_("empty prompt"), "chosen answer": N_("empty chosen answer"),
          "rejected answer": N_("empty rejected answer"), "chosen conversation": N_("empty chosen conversation"),
@@ -35,15 +48,23 @@ WHAT = [N_("chosen conversation"), N_("rejected conversation")]  # the others ar
 NO_ANSWER = {"chosen": N_("empty chosen"), "rejected": N_("empty rejected")}
 HINTS = {"preference": N_("Name the columns prompt, chosen and rejected."),
          "preference_messages": N_("Name the columns chosen and rejected."),
+         "preference_transcripts": N_("Name the columns chosen and rejected."),
          "preference_hosted": N_("Give every line input, preferred_output and non_preferred_output.")}
 
 
-def detect_shape(columns: list[str]) -> str | None:
+def detect_shape(columns: list[str], rows: list[dict] = ()) -> str | None:
+    """The pair shape from the column names; without a prompt column, the first rows tell transcripts (texts)
+    from conversations (message lists)."""
     cols = {c.lower() for c in columns}
     if {"preferred_output", "non_preferred_output"} <= cols:
         return "preference_hosted"
     if cols & set(CHOSEN) and cols & set(REJECTED):
-        return "preference" if "prompt" in cols else "preference_messages"
+        if cols & set(PROMPT):
+            return "preference"
+        chosen = _col(columns, *CHOSEN)
+        values = [r.get(chosen) for r in rows[:20] if r.get(chosen) not in (None, "", [])]
+        texts = sum(isinstance(v, str) for v in values)
+        return "preference_transcripts" if values and texts * 2 > len(values) else "preference_messages"
     return None
 
 
@@ -52,7 +73,12 @@ def required_columns(shape: str, columns: list[str]) -> dict[str, str | None]:
         return {"input": _col(columns, "input"), "chosen": _col(columns, "preferred_output"),
                 "rejected": _col(columns, "non_preferred_output")}
     cols = {"chosen": _col(columns, *CHOSEN), "rejected": _col(columns, *REJECTED)}
-    return {"prompt": _col(columns, "prompt"), **cols} if shape == "preference" else cols
+    return {"prompt": _col(columns, *PROMPT), **cols} if shape == "preference" else cols
+
+
+def score_columns(columns: list[str]) -> tuple[str, str] | None:
+    return next(((_col(columns, c), _col(columns, r)) for c, r in SCORES if _col(columns, c) and _col(columns, r)),
+                None)
 
 
 def _messages(row: dict, column: str, value, problems: list, what: str) -> list[dict] | None:
@@ -75,6 +101,25 @@ def _messages(row: dict, column: str, value, problems: list, what: str) -> list[
     return out
 
 
+def _conversation(row: dict, column: str, problems: list, what: str) -> list[dict] | None:
+    """One side as a whole conversation: a list of messages, or a transcript with speaker markers."""
+    value = row.get(column)
+    if not isinstance(value, str) or not value.strip():
+        return _messages(row, column, value, problems, what)
+    turns = transcripts.parse(value)
+    if turns is None:
+        problems.append(Problem(row["_row"], column, N_("no speaker markers"),
+                                msg("the {what} should be a list of messages with 'role' and 'content', or a "
+                                    "transcript whose turns start with 'Human:' and 'Assistant:' "
+                                    "(or 'User:', '### Human:') at the start of a line after a blank line; this text "
+                                    "does not start with one.", what=msg(what))))
+    return turns
+
+
+def _is_conversation(value) -> bool:
+    return (isinstance(value, list) and len(value) > 1) or transcripts.looks_like(value)
+
+
 def _answer(row: dict, column: str, problems: list, what: str) -> list[dict] | None:
     """One side of the pair as [assistant message]: a text, or a message list ending with the assistant."""
     value = row.get(column)
@@ -92,10 +137,16 @@ def _shared_prompt(row: dict, cols: dict, problems: list):
     """preference_messages: (prompt, chosen, rejected) from two whole conversations that share their beginning."""
     sides = []
     for what in ("chosen", "rejected"):
-        turns = _messages(row, cols[what], row.get(cols[what]), problems, f"{what} conversation")
+        turns = _conversation(row, cols[what], problems, f"{what} conversation")
         if turns is None:
             return None
-        if turns[-1]["role"] != "assistant" or not turns[-1]["content"].strip():
+        if turns[-1]["role"] != "assistant":
+            problems.append(Problem(row["_row"], cols[what], N_("ends with the user"),
+                                    msg("the {what} ends with the user's turn, not with an answer: there is nothing "
+                                        "to learn. End it with the assistant's answer, or delete the row.",
+                                        what=msg(f"{what} conversation"))))
+            return None
+        if not turns[-1]["content"].strip():
             problems.append(Problem(row["_row"], cols[what], NO_ANSWER[what],
                                     msg("the {what} must end with a non-empty assistant message (the answer).",
                                         what=msg(f"{what} conversation"))))
@@ -107,10 +158,12 @@ def _shared_prompt(row: dict, cols: dict, problems: list):
                                 msg("the conversation has no user message before the answer: there is no prompt.")))
         return None
     if _norm(prompt) != _norm(other):
+        turn = next((i for i, (a, b) in enumerate(zip(_norm(prompt), _norm(other)), start=1) if a != b),
+                    min(len(prompt), len(other)) + 1)
         problems.append(Problem(row["_row"], cols["rejected"], N_("different prompts"),
                                 msg("the chosen and rejected conversations must be the same up to their last "
-                                    "answer; here they differ before it. Put both answers after the same "
-                                    "messages.")))
+                                    "answer; here they differ at message {turn}. Put both answers after the same "
+                                    "messages.", turn=turn)))
         return None
     return prompt, sides[0][-1:], sides[1][-1:]
 
@@ -121,8 +174,9 @@ def _norm(messages: list[dict]) -> list[tuple[str, str]]:
 
 def row_to_pair(row: dict, shape: str, cols: dict, problems: list) -> tuple | None:
     """(prompt messages, [chosen], [rejected]) for one row, or None with the row's problems recorded."""
-    if shape == "preference_messages":
-        found = _shared_prompt(row, cols, problems)
+    whole = shape == "preference" and all(_is_conversation(row.get(cols[k])) for k in ("chosen", "rejected"))
+    if shape in ("preference_messages", "preference_transcripts") or whole:
+        found = _shared_prompt(row, cols, problems)  # whole conversations: the prompt is their shared beginning
         if found is None:
             return None
         prompt, chosen, rejected = found
@@ -135,6 +189,9 @@ def row_to_pair(row: dict, shape: str, cols: dict, problems: list) -> tuple | No
             value, column = row.get(cols["prompt"]), cols["prompt"]
         if isinstance(value, list):
             prompt = _messages(row, column, value, problems, "prompt")
+        elif transcripts.looks_like(value):  # "\n\nHuman: ...\n\nAssistant:": the turns before the answer
+            prompt = transcripts.parse(value)
+            prompt = prompt[:-1] if prompt[-1]["role"] == "assistant" and not prompt[-1]["content"] else prompt
         else:
             text = _text({**row, column: value}, column, problems, "prompt")
             prompt = [{"role": "user", "content": text}] if text is not None else None
@@ -153,6 +210,26 @@ def row_to_pair(row: dict, shape: str, cols: dict, problems: list) -> tuple | No
     return prompt, chosen, rejected
 
 
+def _scores_disagree(row: dict, scores: tuple[str, str], problems: list) -> bool:
+    """A pair whose chosen answer does not score above the rejected one (when the file gives scores)."""
+    try:
+        chosen, rejected = float(row.get(scores[0])), float(row.get(scores[1]))
+    except (TypeError, ValueError):
+        return False  # no scores on this row: the pair is taken as it is
+    if chosen > rejected:
+        return False
+    if chosen == rejected:
+        problems.append(Problem(row["_row"], scores[1], N_("tied scores"),
+                                msg("both answers have the score {score}: there is no preference to learn. Delete "
+                                    "the row, or keep only pairs whose scores differ.", score=f"{chosen:g}")))
+    else:
+        problems.append(Problem(row["_row"], scores[1], N_("scores disagree"),
+                                msg("the rejected answer scores {rejected}, above the chosen one's {chosen}: the two "
+                                    "look swapped. Swap them or delete the row.", rejected=f"{rejected:g}",
+                                    chosen=f"{chosen:g}")))
+    return True
+
+
 def load(name: str, columns: list[str], rows: list[dict], problems: list, notes: list, shape: str,
          system_prompt: str = "") -> LoadedData:
     """The pairs of a file already read by files.read_table. Raises DataError when no row can be used."""
@@ -162,11 +239,13 @@ def load(name: str, columns: list[str], rows: list[dict], problems: list, notes:
         raise DataError(msg("{file}: no column for {missing} (shape '{shape}'; the file has {columns}). "
                             "{what_to_do}", file=name, missing=", ".join(missing), shape=shape,
                             columns=", ".join(columns), what_to_do=msg(HINTS[shape])))
-    examples = []
+    examples, scores = [], score_columns(columns)
     for row in rows:
         if row.get(UNREADABLE):
             continue
         pair = row_to_pair(row, shape, cols, problems)
+        if pair and scores and _scores_disagree(row, scores, problems):
+            continue
         if pair:
             prompt, chosen, rejected = pair
             if system_prompt and prompt[0]["role"] != "system":
@@ -183,6 +262,10 @@ def load(name: str, columns: list[str], rows: list[dict], problems: list, notes:
 def as_answer(example: dict, side: str = "chosen") -> dict:
     """One side of a pair as a prompt/completion example (token counts, rendering, generation)."""
     return {"prompt": example["prompt"], "completion": example[side], "row": example.get("row")}
+
+
+def sides(example: dict) -> list[tuple[str, dict]]:
+    return [(N_("chosen (preferred)"), as_answer(example, "chosen")), (N_("rejected"), as_answer(example, "rejected"))]
 
 
 def to_hf(examples: list[dict]):

@@ -12,7 +12,8 @@ from ..i18n import N_, Message, msg
 UNREADABLE = "_unreadable"  # marks a row that could not be read; it counts as a row set aside
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                   "model": "assistant", "bot": "assistant", "system": "system"}
-ANSWERS, PAIRS = "answers", "pairs"  # the kinds of data: one answer per row, or a better and a worse answer
+# The kinds of data: one answer per row, a better and a worse answer, or answers marked good or bad.
+ANSWERS, PAIRS, LABELLED = "answers", "pairs", "labelled"
 
 
 class DataError(ValueError):
@@ -41,7 +42,8 @@ class Problem:
 # What was empty, as the reader's language names it (the {what} of a problem).
 EMPTY = {"instruction": N_("empty instruction"), "input": N_("empty input"), "answer": N_("empty answer"),
          "prompt": N_("empty prompt"), "text": N_("empty text"),
-         "chosen answer": N_("empty chosen answer"), "rejected answer": N_("empty rejected answer")}  # pairs
+         "chosen answer": N_("empty chosen answer"), "rejected answer": N_("empty rejected answer"),  # pairs
+         "label": N_("empty label")}  # labelled answers
 WHAT = [N_("instruction"), N_("input"), N_("answer"), N_("prompt"), N_("text"), N_("chosen answer"),
         N_("rejected answer")]
 
@@ -55,7 +57,7 @@ class LoadedData:
     examples: list[dict]
     problems: list[Problem] = field(default_factory=list)
     notes: list[Message] = field(default_factory=list)
-    kind: str = ANSWERS  # PAIRS: examples are pairs (prompt, chosen, rejected), see pairs.py
+    kind: str = ANSWERS  # PAIRS: examples are pairs (prompt, chosen, rejected), see pairs.py; LABELLED: labelled.py
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(p.kind for p in self.problems))

@@ -16,7 +16,7 @@ class Method:
     name: str  # as configs say it: method.method
     label: str  # msgid: the short name pages show
     description: str  # msgid: one sentence on the Model page (what it learns from, what it is for)
-    data_kind: str  # the kind of data it reads: engine.data.ANSWERS or engine.data.PAIRS
+    data_kind: str  # the kind of data it reads first: engine.data.ANSWERS, PAIRS or LABELLED (its demo, its tests)
     needs: str  # msgid: said when the data is of another kind (what it reads, what to do)
     build_trainer: Callable  # (run, config, stop, callbacks, on_record, resuming, start) -> (trainer, callback)
     evaluate: Callable  # (run, config, examples, train_rows, report_for, stop, start) -> (results, table,
@@ -35,6 +35,15 @@ class Method:
     logged: tuple[str, ...] = ()  # prefixes of the trainer's logged metrics kept in metrics.jsonl
     final_metrics: dict = field(default_factory=dict)  # last validation's metric -> its name in status.final
     phases: tuple[str, ...] = ()  # msgids: the evaluation's phases as the progress bar names them
+    also_reads: tuple[str, ...] = ()  # other kinds of data it reads besides data_kind
+    rows_per_pair: int = 1  # training rows each pair becomes (a method reading pairs as two answers: 2)
+    advice: Callable | None = None  # (config, data statistics) -> [Message]: what to know about this data for it,
+    #                                 shown with the pre-flight check
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Every kind of data it reads."""
+        return (self.data_kind, *self.also_reads)
 
 
 # The functions each method's views module has (checked for every registered method by tests/test_methods.py).

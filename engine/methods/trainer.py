@@ -262,10 +262,11 @@ def StudioTrainer(base: str = "SFTTrainer", **kwargs):
     return _make_trainer_class(base)(**kwargs)
 
 
-def prepare_data(config, kind: str, needs: str):
-    """(train rows, validation rows) of a config, refusing data of another kind than the method reads."""
+def prepare_data(config, kinds: str | tuple[str, ...], needs: str):
+    """(train rows, validation rows) of a config, refusing data of another kind than the method reads (one kind,
+    or a tuple of kinds: Method.kinds)."""
     train, train_rows, val_rows, _ = data_mod.prepare(config.data)
-    if train.kind != kind:
+    if train.kind not in ((kinds,) if isinstance(kinds, str) else kinds):
         raise data_mod.DataError(msg(needs))
     return train_rows, val_rows
 
