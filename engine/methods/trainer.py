@@ -262,6 +262,9 @@ def StudioTrainer(base: str = "SFTTrainer", **kwargs):
     return _make_trainer_class(base)(**kwargs)
 
 
+trainer_class = _make_trainer_class  # the class itself, for a method that extends it
+
+
 def prepare_data(config, kind: str, needs: str):
     """(train rows, validation rows) of a config, refusing data of another kind than the method reads."""
     train, train_rows, val_rows, _ = data_mod.prepare(config.data)

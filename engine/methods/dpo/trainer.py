@@ -6,6 +6,10 @@ adapter and the reference is the same weights with the adapter switched off (TRL
 no ref_model): one copy of the weights in memory. Started from a finished LoRA run, the run's adapter goes on
 training and TRL keeps a frozen copy of that adapter as the reference (the adapter only, a few MB).
 
+The reference is frozen, so its scores of every pair are computed once before the first step (TRL's
+precompute_ref_log_probs) and kept in the run folder, where a resumed run reads them (reference.py): the steps and
+validations run the policy only.
+
 Speed levers (speed.py) that apply: bf16 autocast and bf16 frozen weights on AVX-512 BF16 CPUs, eager attention,
 and the compact LM head (DPOTrainer's fused head scores only the answer tokens, for the policy and the reference).
 Not used: packing and padding-free batches (DPOTrainer pads each pair), Liger (DPOTrainer's fused head replaces
@@ -16,6 +20,11 @@ from __future__ import annotations
 from ... import models
 from ...data import pairs
 from .. import trainer as shared
+from . import reference
+
+# The reference scored once before training (True) or at every step as TRL does by default (False: the benches and
+# tests compare both).
+REFERENCE_ONCE = True
 
 
 def build_trainer(run, config, stop=None, callbacks=(), on_record=None, resuming: bool = False, start=None):
@@ -31,13 +40,26 @@ def build_trainer(run, config, stop=None, callbacks=(), on_record=None, resuming
     model, tokenizer = shared.load_model(config, device, levers)
     model, peft_config = shared.adapter(model, config, start)
     has_val = bool(val_rows)
-    args = DPOConfig(**shared.common_args(run, config, device, levers, has_val, resuming),
-                     beta=d.beta, loss_type=[d.loss_type],
-                     label_smoothing=d.label_noise if d.loss_type == "robust" else 0.0)
+    common = shared.common_args(run, config, device, levers, has_val, resuming)
+    args = DPOConfig(**common, beta=d.beta, loss_type=[d.loss_type],
+                     label_smoothing=d.label_noise if d.loss_type == "robust" else 0.0,
+                     precompute_ref_log_probs=REFERENCE_ONCE,
+                     precompute_ref_batch_size=common["per_device_eval_batch_size"])
     studio = shared.callback(run, stop, on_record, method)
-    trainer = shared.StudioTrainer(method.trainer_class, model=model, args=args,
-                                   train_dataset=pairs.to_hf(train_rows),
-                                   eval_dataset=pairs.to_hf(val_rows) if has_val else None,
-                                   processing_class=tokenizer, peft_config=peft_config,
-                                   callbacks=[*callbacks, studio])
+    data = dict(model=model, args=args, train_dataset=pairs.to_hf(train_rows),
+                eval_dataset=pairs.to_hf(val_rows) if has_val else None, processing_class=tokenizer,
+                peft_config=peft_config, callbacks=[*callbacks, studio])
+    if REFERENCE_ONCE:
+        trainer = reference.trainer_class()(reference_store=reference_store(run, config, start), **data)
+    else:
+        trainer = shared.StudioTrainer(method.trainer_class, **data)
     return shared.finish_build(trainer, studio, levers)
+
+
+def reference_store(run, config, start):
+    """The run folder's stored reference scores; under several processes only the main one writes them."""
+    from accelerate import PartialState
+
+    folder = models.resolve(config.model.name, config.model.allow_pickle)
+    return reference.Store(run.path / reference.FILE, reference.source(config, start, folder),
+                           writes=PartialState().is_main_process)
