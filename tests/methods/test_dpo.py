@@ -176,3 +176,117 @@ def test_dpo_presets_have_their_own_learning_rate():
     args = cli.build_parser().parse_args(["train", str(ROOT / "assets/configs/ticket_routing.yaml"),
                                           "--method.method", "dpo", "--training.learning_rate", "1e-4"])
     assert cli.load_config(args).training.learning_rate == 1e-4  # an explicit rate still wins
+
+
+# ---------------------------------------------------------------- the reference scored once, kept in the run folder
+
+def count_reference_passes(monkeypatch) -> dict:
+    """Count the reference's forward passes (TRL switches to the reference adapter, or off, for each batch it scores)
+    and TRL's own scoring passes over a whole dataset."""
+    import trl.trainer.dpo_trainer as trl_dpo
+
+    counts = {"forwards": 0, "datasets": 0}
+    use_adapter, precompute = trl_dpo.use_adapter, trl_dpo.DPOTrainer._precompute_ref_logps
+
+    def counted_adapter(*args, **kwargs):
+        counts["forwards"] += 1
+        return use_adapter(*args, **kwargs)
+
+    def counted_precompute(self, *args, **kwargs):
+        counts["datasets"] += 1
+        return precompute(self, *args, **kwargs)
+
+    monkeypatch.setattr(trl_dpo, "use_adapter", counted_adapter)
+    monkeypatch.setattr(trl_dpo.DPOTrainer, "_precompute_ref_logps", counted_precompute)
+    return counts
+
+
+def step_losses(run) -> tuple[list[float], list[float]]:
+    records = run.metrics()
+    return [r["loss"] for r in records if "loss" in r], [r["eval_loss"] for r in records if "eval_loss" in r]
+
+
+def test_the_reference_scored_once_gives_the_losses_of_scoring_it_at_every_step(tmp_path, tiny_model_dir,
+                                                                                 monkeypatch):
+    from engine.methods.dpo import reference, trainer as dpo_trainer
+
+    counts = count_reference_passes(monkeypatch)
+    got = {}
+    for once in (True, False):
+        monkeypatch.setattr(dpo_trainer, "REFERENCE_ONCE", once)
+        run = runs.create_run(dpo_config(tmp_path / str(once), tiny_model_dir, max_steps=6, eval_every=3,
+                                         precision="fp32"))
+        before = dict(counts)
+        assert train.train_run(run)["state"] == "finished"
+        got[once] = step_losses(run), {k: counts[k] - before[k] for k in counts}
+        assert (run.path / reference.FILE).exists() == once
+    (once_train, once_eval), once_counts = got[True]
+    (every_train, every_eval), every_counts = got[False]
+    assert len(once_train) == 6 and len(once_eval) == 3  # validations at steps 0, 3 and 6
+    assert once_train == pytest.approx(every_train, abs=1e-5)
+    assert once_eval == pytest.approx(every_eval, abs=1e-5)
+    # Scored once: 80 training and 16 validation pairs in batches of 16 (the validation batch size): 5 + 1 passes,
+    # none in the steps. At every step: 6 steps, and 3 validations of one batch each.
+    assert once_counts == {"datasets": 2, "forwards": 6}
+    assert every_counts == {"datasets": 0, "forwards": 6 + 3}
+
+
+def test_a_resumed_run_reads_the_stored_reference_scores_and_gives_the_uninterrupted_losses(tmp_path, tiny_model_dir,
+                                                                                          monkeypatch):
+    import threading
+
+    from engine.methods.dpo import reference
+    from test_train import AtStep
+
+    counts = count_reference_passes(monkeypatch)
+    straight = runs.create_run(dpo_config(tmp_path / "a", tiny_model_dir, max_steps=6, eval_every=3, save_every=100,
+                                          precision="fp32"))
+    assert train.train_run(straight)["state"] == "finished"
+    run = runs.create_run(dpo_config(tmp_path / "b", tiny_model_dir, max_steps=6, eval_every=3, save_every=100,
+                                     precision="fp32"))
+    stop = threading.Event()
+    status = train.train_run(run, stop, callbacks=[AtStep(3, lambda model: stop.set())])
+    assert status["state"] == "stopped" and status["step"] == 3
+    stored = json.loads((run.path / reference.FILE).read_text())
+    assert set(stored) == {"train", "eval"} and stored["train"]["rows"] == 80 and stored["eval"]["rows"] == 16
+    assert len(stored["train"]["ref_chosen_logps"]) == len(stored["train"]["ref_rejected_logps"]) == 80
+    reads = []
+    load = reference.Store.load
+    monkeypatch.setattr(reference.Store, "load", lambda self, *a: reads.append(a[0]) or load(self, *a))
+    before = dict(counts)
+    assert train.train_run(run, resume=True)["state"] == "finished"
+    assert reads == ["train", "eval"]
+    assert counts == before  # no reference pass, before training or in its steps: the stored scores were read
+    got, expected = step_losses(run), step_losses(straight)
+    assert got[0] == pytest.approx(expected[0], abs=1e-5) and got[1] == pytest.approx(expected[1], abs=1e-5)
+
+
+def test_stored_reference_scores_are_used_only_for_the_same_pairs_and_settings(tmp_path, tiny_model_dir,
+                                                                             monkeypatch):
+    from engine.methods.dpo import reference
+
+    counts = count_reference_passes(monkeypatch)
+    run = runs.create_run(dpo_config(tmp_path, tiny_model_dir, max_steps=1, precision="fp32"))
+
+    def build():
+        before = counts["datasets"]
+        trainer, _ = train.build_trainer(run)
+        return counts["datasets"] - before, trainer
+
+    assert build()[0] == 2  # computed: training and validation pairs
+    computed, trainer = build()
+    assert computed == 0  # read from the run folder
+    first = trainer.train_dataset[0]
+    stored = json.loads((run.path / reference.FILE).read_text())
+    assert first["ref_chosen_logps"] == pytest.approx(stored["train"]["ref_chosen_logps"][0])
+    config = run.config()
+    config.data.train_file = str(write_pairs(tmp_path / "other.jsonl", 80, 7))  # other training pairs
+    config.save(run.config_path)
+    assert build()[0] == 1  # the validation pairs' scores are still those of the same pairs and settings
+    again = json.loads((run.path / reference.FILE).read_text())
+    assert again["train"]["fingerprint"] != stored["train"]["fingerprint"]
+    assert again["train"]["ref_chosen_logps"] != stored["train"]["ref_chosen_logps"]
+    assert again["eval"] == stored["eval"]
+    config.training.max_length = 48  # answers cut shorter: other scores
+    config.save(run.config_path)
+    assert build()[0] == 2
