@@ -211,24 +211,36 @@ def test_the_reference_scored_once_gives_the_losses_of_scoring_it_at_every_step(
     from engine.methods.dpo import reference, trainer as dpo_trainer
 
     counts = count_reference_passes(monkeypatch)
+    drawn = reference.drawn_rows
     got = {}
-    for once in (True, False):
-        monkeypatch.setattr(dpo_trainer, "REFERENCE_ONCE", once)
-        run = runs.create_run(dpo_config(tmp_path / str(once), tiny_model_dir, max_steps=6, eval_every=3,
+    for variant in ("once", "every step", "once, half the drawn pairs missed"):
+        monkeypatch.setattr(dpo_trainer, "REFERENCE_ONCE", variant != "every step")
+        if variant.endswith("missed"):  # the step scores a batch holding a pair the pass did not score
+            monkeypatch.setattr(reference, "drawn_rows", lambda args, rows: drawn(args, rows)[::2])
+        run = runs.create_run(dpo_config(tmp_path / variant, tiny_model_dir, max_steps=6, eval_every=3,
                                          precision="fp32"))
         before = dict(counts)
         assert train.train_run(run)["state"] == "finished"
-        got[once] = step_losses(run), {k: counts[k] - before[k] for k in counts}
-        assert (run.path / reference.FILE).exists() == once
-    (once_train, once_eval), once_counts = got[True]
-    (every_train, every_eval), every_counts = got[False]
+        got[variant] = step_losses(run), {k: counts[k] - before[k] for k in counts}
+        assert (run.path / reference.FILE).exists() == (variant != "every step")
+        if variant == "once":
+            stored = json.loads((run.path / reference.FILE).read_text())
+    (once_train, once_eval), once_counts = got["once"]
+    (every_train, every_eval), every_counts = got["every step"]
     assert len(once_train) == 6 and len(once_eval) == 3  # validations at steps 0, 3 and 6
     assert once_train == pytest.approx(every_train, abs=1e-5)
     assert once_eval == pytest.approx(every_eval, abs=1e-5)
-    # Scored once: 80 training and 16 validation pairs in batches of 16 (the validation batch size): 5 + 1 passes,
-    # none in the steps. At every step: 6 steps, and 3 validations of one batch each.
-    assert once_counts == {"datasets": 2, "forwards": 6}
+    # 6 steps of 4 draw 24 of the 80 training pairs: only those are scored, in 2 batches of 16 (the validation batch
+    # size), and the 16 validation pairs in 1; no reference pass in the steps and validations. At every step: one
+    # per step and per validation.
+    assert once_counts == {"datasets": 2, "forwards": 2 + 1}
     assert every_counts == {"datasets": 0, "forwards": 6 + 3}
+    scored = [v for v in stored["train"]["ref_chosen_logps"] if v is not None]
+    assert stored["train"]["rows"] == 80 and len(scored) == 24
+    assert len(stored["eval"]["ref_chosen_logps"]) == 16 and None not in stored["eval"]["ref_chosen_logps"]
+    (late_train, late_eval), late_counts = got["once, half the drawn pairs missed"]
+    assert late_train == pytest.approx(every_train, abs=1e-5) and late_eval == pytest.approx(every_eval, abs=1e-5)
+    assert late_counts["forwards"] > 1 + 1  # 12 pairs scored before, the others in the steps that drew them
 
 
 def test_a_resumed_run_reads_the_stored_reference_scores_and_gives_the_uninterrupted_losses(tmp_path, tiny_model_dir,
@@ -276,9 +288,11 @@ def test_stored_reference_scores_are_used_only_for_the_same_pairs_and_settings(t
     assert build()[0] == 2  # computed: training and validation pairs
     computed, trainer = build()
     assert computed == 0  # read from the run folder
-    first = trainer.train_dataset[0]
     stored = json.loads((run.path / reference.FILE).read_text())
-    assert first["ref_chosen_logps"] == pytest.approx(stored["train"]["ref_chosen_logps"][0])
+    scored = [i for i, v in enumerate(stored["train"]["ref_chosen_logps"]) if v is not None]
+    assert len(scored) == 4  # the one step's pairs
+    assert trainer.train_dataset[scored]["ref_chosen_logps"] == \
+        pytest.approx([stored["train"]["ref_chosen_logps"][i] for i in scored])
     config = run.config()
     config.data.train_file = str(write_pairs(tmp_path / "other.jsonl", 80, 7))  # other training pairs
     config.save(run.config_path)
