@@ -304,3 +304,22 @@ def test_stored_reference_scores_are_used_only_for_the_same_pairs_and_settings(t
     config.training.max_length = 48  # answers cut shorter: other scores
     config.save(run.config_path)
     assert build()[0] == 2
+
+
+def test_the_starting_validation_written_without_a_pass_equals_a_real_one(tmp_path, tiny_model_dir):
+    """Before the first step the model is its own reference, so the step-0 validation is known: the engine logs it
+    without scoring the validation pairs. Here it is checked against TRL's own validation pass, for every loss."""
+    from engine.methods.dpo import trainer as dpo_trainer
+
+    run = runs.create_run(dpo_config(tmp_path, tiny_model_dir, max_steps=1, precision="fp32"))
+    trainer, _ = train.build_trainer(run)
+    assert not trainer.args.eval_on_start
+    assert any(isinstance(c, dpo_trainer.StartingPoint) for c in trainer.callback_handler.callbacks)
+    d = run.config().dpo
+    for loss_type, beta in (("sigmoid", 0.1), ("ipo", 0.1), ("hinge", 0.5), ("robust", 0.1)):
+        d.loss_type, d.beta = loss_type, beta
+        trainer.loss_types, trainer.beta = [loss_type], beta
+        trainer.label_smoothing = d.label_noise if loss_type == "robust" else 0.0
+        real = trainer.evaluate()
+        for key, value in dpo_trainer.start_metrics(d).items():
+            assert real[key] == pytest.approx(value, abs=1e-6), (loss_type, key)

@@ -17,6 +17,10 @@ its loss kernel).
 """
 from __future__ import annotations
 
+import math
+
+from transformers import TrainerCallback
+
 from ... import models
 from ...data import pairs
 from .. import trainer as shared
@@ -41,6 +45,7 @@ def build_trainer(run, config, stop=None, callbacks=(), on_record=None, resuming
     model, peft_config = shared.adapter(model, config, start)
     has_val = bool(val_rows)
     common = shared.common_args(run, config, device, levers, has_val, resuming)
+    starting = common.pop("eval_on_start")  # the starting point's validation needs no pass (StartingPoint)
     args = DPOConfig(**common, beta=d.beta, loss_type=[d.loss_type],
                      label_smoothing=d.label_noise if d.loss_type == "robust" else 0.0,
                      precompute_ref_log_probs=REFERENCE_ONCE,
@@ -53,7 +58,37 @@ def build_trainer(run, config, stop=None, callbacks=(), on_record=None, resuming
         trainer = reference.trainer_class()(reference_store=reference_store(run, config, start), **data)
     else:
         trainer = shared.StudioTrainer(method.trainer_class, **data)
+    if starting:
+        trainer.add_callback(StartingPoint(trainer, d))
     return shared.finish_build(trainer, studio, levers)
+
+
+def loss_at_start(d) -> float:
+    """DPO's loss when the model is still its own reference: every pair's margin is 0 (TRL's formulas at 0)."""
+    if d.loss_type == "hinge":
+        return 1.0  # relu(1 - beta * 0)
+    if d.loss_type == "ipo":
+        return (1 / (2 * d.beta)) ** 2  # (0 - 1 / (2 beta))^2
+    return math.log(2)  # sigmoid, and robust: ((1 - e) - e) ln 2 / (1 - 2e)
+
+
+class StartingPoint(TrainerCallback):
+    """The validation at step 0 without a pass over the validation pairs. Before the first step the model is its own
+    reference (a fresh adapter adds exactly zero; a starting run's adapter is its own frozen copy), so every pair's
+    margin is 0: the loss is DPO's loss at margin 0, the rewards and margins are 0 and no pair is preferred yet (TRL
+    counts a tie as not preferred). tests/methods/test_dpo.py checks these equal a real validation pass."""
+
+    def __init__(self, trainer, d):
+        self.trainer, self.d = trainer, d
+
+    def on_train_begin(self, args, state, control, **kw):
+        if state.global_step == 0:
+            self.trainer.log(start_metrics(self.d))
+
+
+def start_metrics(d) -> dict:
+    zero = {f"eval_rewards/{k}": 0.0 for k in ("chosen", "rejected", "accuracies", "margins")}
+    return {"eval_loss": loss_at_start(d), **zero}
 
 
 def reference_store(run, config, start):
