@@ -220,8 +220,9 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
     passes = 1 + steps // t.eval_every if stats.get("val_rows") else 0
     val_rows = stats.get("val_rows", 0)
     forward = sequences * mean_tokens * 2 * shape["parameters"] / rate  # one forward pass of one row
-    if method.reference_once:  # the frozen reference scores every training and validation row once, before step 1
-        seconds += (train_rows + extra + val_rows) * method.reference_forwards * forward
+    if method.reference_once:  # the frozen reference scores the rows the steps draw and the validation rows once
+        drawn = min(train_rows + extra, steps * t.batch_size * t.grad_accum)
+        seconds += (drawn + val_rows) * method.reference_forwards * forward
     else:  # a frozen reference scores the validation rows at every validation too
         seconds += passes * val_rows * method.reference_forwards * forward
     seconds += passes * val_rows * forward

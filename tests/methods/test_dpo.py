@@ -323,3 +323,30 @@ def test_the_starting_validation_written_without_a_pass_equals_a_real_one(tmp_pa
         real = trainer.evaluate()
         for key, value in dpo_trainer.start_metrics(d).items():
             assert real[key] == pytest.approx(value, abs=1e-6), (loss_type, key)
+
+
+def test_the_preflight_counts_the_reference_pass_once_instead_of_at_every_step(tmp_path, tiny_model_dir,
+                                                                              monkeypatch):
+    from dataclasses import replace
+
+    from engine import methods, preflight
+    from engine.data import PAIRS
+
+    config = dpo_config(tmp_path, tiny_model_dir, max_steps=10, batch_size=4, eval_every=5)
+    once = methods.METHODS["dpo"]
+    assert once.reference_once and preflight.step_flops(config) == preflight.STEP_FLOPS["lora"]
+
+    def seconds(method, rows, val_rows):
+        monkeypatch.setitem(methods.METHODS, "dpo", method)
+        return preflight.preflight(config, rows, {"mean": 60, "longest": 90, "val_rows": val_rows,
+                                                  "kind": PAIRS})["seconds"]
+
+    every = replace(once, reference_once=False)
+    # One epoch and no validation: the same reference work, once before training or a little at every step.
+    assert seconds(once, 40, 0) == pytest.approx(seconds(every, 40, 0))
+    # The pass scores only the pairs the 10 steps draw, however many the file holds.
+    assert seconds(once, 400, 0) == pytest.approx(seconds(once, 40, 0))
+    # With validations (steps 0, 5 and 10) the validation pairs are scored by the reference once, not three times.
+    assert seconds(once, 40, 16) < seconds(every, 40, 16)
+    monkeypatch.setitem(methods.METHODS, "dpo", every)
+    assert preflight.step_flops(config) == preflight.STEP_FLOPS["lora"] + 2
