@@ -1,4 +1,4 @@
-"""Training speed of the studio's engine against a plain SFTTrainer script with library defaults, in one run.
+"""Training speed of the studio's engine against a plain SFTTrainer (or DPOTrainer) script with library defaults.
 
 Each trainer runs in its own process (so peak memory is its own) on the same data, model, LoRA settings, batch,
 learning rate and steps. Prints real (non-padding) tokens/s, seconds per step (median of the timed steps, so a
@@ -8,6 +8,8 @@ machine's measured matmul rate reached, and the ratios.
     python bench/train_speed.py                 # plain (library defaults), plain without checkpointing, engine
     python bench/train_speed.py --levers        # also each lever of the engine alone and combined
     python bench/train_speed.py --steps 16 --config assets/configs/order_extraction.yaml
+    python bench/train_speed.py --method dpo    # preference tuning on the demo pairs: plain DPOTrainer vs engine
+    python bench/train_speed.py --method dpo --levers
 """
 from __future__ import annotations
 
@@ -25,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("STUDIO_HOME", str(ROOT / ".studio" / "bench-home"))
 
-from shared import build_plain, count_tokens, timing_callback  # noqa: E402 (bench/shared.py)
+from shared import build_plain, build_plain_pairs, count_tokens, timing_callback  # noqa: E402 (bench/shared.py)
 CONFIG = ROOT / "assets/configs/ticket_routing.yaml"
+PAIRS_CONFIG = ROOT / "assets/configs/polite_replies.yaml"
 WARMUP = 2  # steps not timed (first allocations, oneDNN kernel selection)
 
 # name -> (what it is, how it is built)
@@ -45,6 +48,26 @@ LEVERS = {  # engine with one lever at a time: (compact head, LoRA dropout, prec
     "all but bf16 (an AVX2-only CPU)": (True, 0.0, "fp32", "auto"),
     "all four": (True, 0.0, "bf16", "auto"),
 }
+
+
+# Preference tuning (--method dpo): name -> what it is
+DPO_TRAINERS = {
+    "plain": "plain DPOTrainer, library defaults (activation checkpointing on, full-vocabulary head, fp32, "
+             "reference at every step)",
+    "plain_no_ckpt": "plain DPOTrainer, library defaults but activation checkpointing off",
+    "engine": "studio engine with its defaults for this device (reference scored once, before training)",
+    "engine_fp32": "studio engine at plain's precision (fp32): the loss to compare at equal settings",
+    "engine_fp32_every_step": "the same, the reference at every step as TRL does: equal losses with and without",
+}
+DPO_LEVERS = {  # engine with one lever at a time: (reference once, compact head, precision, attention)
+    "engine, no levers": (False, False, "fp32", "sdpa"),
+    "+ reference once": (True, False, "fp32", "sdpa"),
+    "+ compact head": (False, True, "fp32", "sdpa"),
+    "+ bf16 autocast": (False, False, "bf16", "sdpa"),
+    "+ eager attention": (False, False, "fp32", "auto"),
+    "all four": (True, True, "bf16", "auto"),
+}
+QUICK_DPO_STEPS = 30  # the one-off reference pass spread over the quick DPO preset's steps
 
 
 def load_config(path, steps: int, dropout: float | None, method: str = "lora"):
@@ -96,30 +119,64 @@ def memory_table(args) -> None:
 
 
 def worker(spec: dict) -> dict:
-    """Train one trainer for the given steps; return step times, tokens, final loss and peak memory."""
+    """Train one trainer for the given steps; return step times, tokens, losses and peak memory."""
     config = load_config(spec["config"], spec["steps"], spec.get("dropout"), spec.get("method", "lora"))
     config.training.batch_size = spec.get("batch", config.training.batch_size)
-    if spec.get("attention") == "sdpa":  # the levers as they were before: the model's own attention
-        from engine import speed
+    from engine import speed
 
-        choose = speed.choose
-        speed.choose = lambda *a, **k: _without_attention(choose(*a, **k))
+    choose = speed.choose
+    speed.choose = lambda *a, **k: _override(choose(*a, **k), spec)
+    reference_s = []  # the engine's one-off reference pass (preference tuning)
+    if spec.get("pairs"):
+        _reference_once(spec.get("once", True), reference_s)
+    started = time.perf_counter()
     if spec["kind"] == "engine":
         trainer = build_engine(config, spec.get("compact"), spec.get("precision"))
+    elif spec.get("pairs"):
+        trainer = build_plain_pairs(config, checkpointing=spec["kind"] == "plain")
     else:
         trainer = build_plain(config, checkpointing=spec["kind"] == "plain")
-    clock, tokens, lengths = timing_callback(), [], []
+    build_s = time.perf_counter() - started
+    clock, tokens, lengths, step_losses = timing_callback(), [], [], []
     trainer.add_callback(clock)
-    count_tokens(trainer, tokens, lengths)
+    count_tokens(trainer, tokens, lengths, step_losses)
     result = trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     timed = clock.times[WARMUP:]
     return {"step_s": statistics.median(timed), "tokens_per_s": sum(tokens[WARMUP:]) / sum(timed),
             "tokens_per_step": statistics.mean(tokens), "train_loss": result.training_loss,
-            "last_loss": losses[-1] if losses else None,
+            "last_loss": losses[-1] if losses else None, "step_losses": step_losses,
             "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
             "precision": "bf16" if trainer.args.bf16 else "fp32", "longest_batch": max(lengths),
-            "compact": _compact_on()}
+            "padded_tokens_per_step": statistics.mean(lengths) * 2 * config.training.batch_size,
+            "compact": _compact_on(), "build_s": build_s, "reference_s": sum(reference_s),
+            "rows": len(trainer.train_dataset)}
+
+
+def _override(levers, spec):
+    """The levers of a measured variant: the model's own attention (as before the levers), compact head on/off."""
+    if spec.get("attention") == "sdpa":
+        levers.attention = None
+    if spec.get("compact") is not None:
+        levers.compact_head = spec["compact"]
+    return levers
+
+
+def _reference_once(on: bool, seconds: list) -> None:
+    """Switch the engine's one-off reference pass on or off, and time it when it runs."""
+    from engine.methods.dpo import reference, trainer
+
+    trainer.REFERENCE_ONCE = on
+    cls = reference.trainer_class()
+    original = cls._precompute_ref_logps
+
+    def timed(self, *args, **kwargs):
+        t = time.perf_counter()
+        out = original(self, *args, **kwargs)
+        seconds.append(time.perf_counter() - t)
+        return out
+
+    cls._precompute_ref_logps = timed
 
 
 def _compact_on() -> bool:
@@ -128,11 +185,6 @@ def _compact_on() -> bool:
     import torch
 
     return bool(trl_utils._use_triton(torch.device("cpu")))
-
-
-def _without_attention(levers):
-    levers.attention = None
-    return levers
 
 
 def run_worker(spec: dict) -> dict:
@@ -167,8 +219,10 @@ def row(label: str, r: dict, flops_per_token: float, peaks: dict, base: dict | N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--config", default=str(CONFIG))
+    parser.add_argument("--steps", type=int, default=None, help="Steps per trainer (12; DPO: 8).")
+    parser.add_argument("--config", default=None, help="The run config (the demo of the method).")
+    parser.add_argument("--method", choices=["sft", "dpo"], default="sft",
+                        help="sft: plain SFTTrainer vs engine; dpo: plain DPOTrainer vs engine on preference pairs.")
     parser.add_argument("--levers", action="store_true", help="Also measure each lever alone and combined.")
     parser.add_argument("--memory", action="store_true", help="Only the memory table: measured peak vs estimate.")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -176,10 +230,14 @@ def main() -> None:
     if args.worker:
         print("RESULT " + json.dumps(worker(json.loads(args.worker))), flush=True)
         return
+    pairs = args.method == "dpo"
+    args.config = args.config or str(PAIRS_CONFIG if pairs else CONFIG)
+    args.steps = args.steps or (8 if pairs else 12)
     import torch
 
     from engine import models, preflight, speed
 
+    print(f"load average (1, 5, 15 min) at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     device = models.device_info()
     shape = preflight.model_shape("default")
     peaks = {"fp32": matmul_rate("float32"), "bf16": matmul_rate("bfloat16")}
@@ -192,6 +250,9 @@ def main() -> None:
           f"(first {WARMUP} not timed), same data, LoRA, batch and learning rate for all\n")
     if args.memory:
         memory_table(args)
+        return
+    if pairs:
+        pairs_table(args, flops_per_token, peaks)
         return
     spec = {"config": args.config, "steps": args.steps}
     results = {}
@@ -215,6 +276,53 @@ def main() -> None:
                             "precision": precision, "attention": attention})
             base = base or r
             print(row(label, r, flops_per_token, peaks, base), flush=True)
+
+
+def pairs_table(args, flops_per_token: float, peaks: dict) -> None:
+    """Preference tuning: plain DPOTrainer (library defaults) against the engine, then the losses at equal settings
+    with and without the one-off reference pass, and with --levers each lever alone."""
+    spec = {"config": args.config, "steps": args.steps, "pairs": True}
+    results = {}
+    for kind, label in DPO_TRAINERS.items():
+        variant = {"kind": "engine" if kind.startswith("engine") else kind}
+        if kind.startswith("engine_fp32"):
+            variant.update(precision="fp32", once=kind == "engine_fp32")
+        results[kind] = run_worker({**spec, **variant})
+        print(row(kind, results[kind], flops_per_token, peaks, results.get("plain")), f" ({label})", flush=True)
+    plain, engine = results["plain"], results["engine"]
+    ratio = engine["tokens_per_s"] / plain["tokens_per_s"]
+    print(f"\nratio engine / plain DPOTrainer (library defaults), per step: {ratio:.2f}x")
+    print(f"ratio engine / plain without activation checkpointing: "
+          f"{engine['tokens_per_s'] / results['plain_no_ckpt']['tokens_per_s']:.2f}x")
+    once = engine["reference_s"]
+    spread = engine["step_s"] + once / QUICK_DPO_STEPS
+    print(f"the engine's one-off reference pass: {once:.1f} s for {engine['rows']} pairs; spread over the quick "
+          f"preset's {QUICK_DPO_STEPS} steps: {engine['step_s']:.2f} + {once / QUICK_DPO_STEPS:.2f} s a step, "
+          f"ratio {plain['step_s'] / spread:.2f}x in seconds per step (the same real tokens)")
+    same, every = results["engine_fp32"], results["engine_fp32_every_step"]
+    print(f"padded/real tokens per step: plain {plain['padded_tokens_per_step'] / plain['tokens_per_step']:.2f}, "
+          f"engine {engine['padded_tokens_per_step'] / engine['tokens_per_step']:.2f}")
+    print("\nlosses at equal settings (fp32, step by step):")
+    for label, r in (("plain DPOTrainer", plain), ("engine, reference once", same),
+                     ("engine, reference every step", every), (f"engine, {engine['precision']}", engine)):
+        print(f"  {label:30} " + " ".join(f"{x:.6f}" for x in r["step_losses"]))
+    print(f"largest difference per step: engine (reference once) vs plain {_largest(same, plain):.2e}; "
+          f"reference once vs every step {_largest(same, every):.2e}; engine {engine['precision']} vs plain "
+          f"{_largest(engine, plain):.2e}")
+    if args.levers:
+        print("\nlevers, one at a time and combined (engine, ratio to 'engine, no levers'; seconds per step exclude "
+              "the one-off reference pass, shown apart):")
+        base = None
+        for label, (once, compact, precision, attention) in DPO_LEVERS.items():
+            r = run_worker({**spec, "kind": "engine", "once": once, "compact": compact, "precision": precision,
+                            "attention": attention})
+            base = base or r
+            extra = f"  + reference pass {r['reference_s']:.1f} s" if once else ""
+            print(row(label, r, flops_per_token, peaks, base) + extra, flush=True)
+
+
+def _largest(a: dict, b: dict) -> float:
+    return max(abs(x - y) for x, y in zip(a["step_losses"], b["step_losses"]))
 
 
 if __name__ == "__main__":

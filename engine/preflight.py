@@ -146,7 +146,9 @@ STEP_FLOPS = {"full": 6, "lora": 4, "qlora": 4}
 
 
 def step_flops(config) -> int:
-    return STEP_FLOPS[config.method.weights] + 2 * config.method_info.reference_forwards
+    method = config.method_info
+    per_step = 0 if method.reference_once else method.reference_forwards  # else counted once, before step 1
+    return STEP_FLOPS[config.method.weights] + 2 * per_step
 
 
 def training_memory(config: RunConfig, longest_tokens: int | None = None, weights: str | None = None) -> dict:
@@ -218,8 +220,14 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
     # Validation: a forward pass (a third of a training step's work) over the held-out rows, at the start and
     # every eval_every steps.
     passes = 1 + steps // t.eval_every if stats.get("val_rows") else 0
-    forwards = 1 + method.reference_forwards  # a frozen reference scores the validation rows too
-    seconds += passes * stats.get("val_rows", 0) * sequences * forwards * mean_tokens * 2 * shape["parameters"] / rate
+    val_rows = stats.get("val_rows", 0)
+    forward = sequences * mean_tokens * 2 * shape["parameters"] / rate  # one forward pass of one row
+    if method.reference_once:  # the frozen reference scores the rows the steps draw and the validation rows once
+        drawn = min(train_rows + extra, steps * t.batch_size * t.grad_accum)
+        seconds += (drawn + val_rows) * method.reference_forwards * forward
+    else:  # a frozen reference scores the validation rows at every validation too
+        seconds += passes * val_rows * method.reference_forwards * forward
+    seconds += passes * val_rows * forward
     cached = not extra or everyday.cached_answers(config.model.name, config.model.allow_pickle) is not None
     if not cached:
         seconds += everyday.generation_seconds(shape["parameters"], rate)

@@ -30,6 +30,8 @@ class Method:
     preset_note: str = ""  # msgid: a caption under the presets on the Settings page
     sequences_per_row: int = 1  # sequences each row puts through the model at every step (pairs: 2)
     reference_forwards: int = 0  # extra forward passes per sequence for a frozen reference model
+    reference_once: bool = False  # the reference scores each training and validation row once, before training,
+    #                               instead of at every step and validation
     mixes_everyday: bool = True  # whether the everyday-skills mix applies (engine/everyday.py)
     starts_from_runs: bool = False  # whether the Model page offers to start from a finished run's adapter
     logged: tuple[str, ...] = ()  # prefixes of the trainer's logged metrics kept in metrics.jsonl

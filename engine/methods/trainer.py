@@ -262,6 +262,9 @@ def StudioTrainer(base: str = "SFTTrainer", **kwargs):
     return _make_trainer_class(base)(**kwargs)
 
 
+trainer_class = _make_trainer_class  # the class itself, for a method that extends it
+
+
 def prepare_data(config, kinds: str | tuple[str, ...], needs: str):
     """(train rows, validation rows) of a config, refusing data of another kind than the method reads (one kind,
     or a tuple of kinds: Method.kinds)."""

@@ -176,3 +176,177 @@ def test_dpo_presets_have_their_own_learning_rate():
     args = cli.build_parser().parse_args(["train", str(ROOT / "assets/configs/ticket_routing.yaml"),
                                           "--method.method", "dpo", "--training.learning_rate", "1e-4"])
     assert cli.load_config(args).training.learning_rate == 1e-4  # an explicit rate still wins
+
+
+# ---------------------------------------------------------------- the reference scored once, kept in the run folder
+
+def count_reference_passes(monkeypatch) -> dict:
+    """Count the reference's forward passes (TRL switches to the reference adapter, or off, for each batch it scores)
+    and TRL's own scoring passes over a whole dataset."""
+    import trl.trainer.dpo_trainer as trl_dpo
+
+    counts = {"forwards": 0, "datasets": 0}
+    use_adapter, precompute = trl_dpo.use_adapter, trl_dpo.DPOTrainer._precompute_ref_logps
+
+    def counted_adapter(*args, **kwargs):
+        counts["forwards"] += 1
+        return use_adapter(*args, **kwargs)
+
+    def counted_precompute(self, *args, **kwargs):
+        counts["datasets"] += 1
+        return precompute(self, *args, **kwargs)
+
+    monkeypatch.setattr(trl_dpo, "use_adapter", counted_adapter)
+    monkeypatch.setattr(trl_dpo.DPOTrainer, "_precompute_ref_logps", counted_precompute)
+    return counts
+
+
+def step_losses(run) -> tuple[list[float], list[float]]:
+    records = run.metrics()
+    return [r["loss"] for r in records if "loss" in r], [r["eval_loss"] for r in records if "eval_loss" in r]
+
+
+def test_the_reference_scored_once_gives_the_losses_of_scoring_it_at_every_step(tmp_path, tiny_model_dir,
+                                                                                 monkeypatch):
+    from engine.methods.dpo import reference, trainer as dpo_trainer
+
+    counts = count_reference_passes(monkeypatch)
+    drawn = reference.drawn_rows
+    got = {}
+    for variant in ("once", "every step", "once, half the drawn pairs missed"):
+        monkeypatch.setattr(dpo_trainer, "REFERENCE_ONCE", variant != "every step")
+        if variant.endswith("missed"):  # the step scores a batch holding a pair the pass did not score
+            monkeypatch.setattr(reference, "drawn_rows", lambda args, rows: drawn(args, rows)[::2])
+        run = runs.create_run(dpo_config(tmp_path / variant, tiny_model_dir, max_steps=6, eval_every=3,
+                                         precision="fp32"))
+        before = dict(counts)
+        assert train.train_run(run)["state"] == "finished"
+        got[variant] = step_losses(run), {k: counts[k] - before[k] for k in counts}
+        assert (run.path / reference.FILE).exists() == (variant != "every step")
+        if variant == "once":
+            stored = json.loads((run.path / reference.FILE).read_text())
+    (once_train, once_eval), once_counts = got["once"]
+    (every_train, every_eval), every_counts = got["every step"]
+    assert len(once_train) == 6 and len(once_eval) == 3  # validations at steps 0, 3 and 6
+    assert once_train == pytest.approx(every_train, abs=1e-5)
+    assert once_eval == pytest.approx(every_eval, abs=1e-5)
+    # 6 steps of 4 draw 24 of the 80 training pairs: only those are scored, in 2 batches of 16 (the validation batch
+    # size), and the 16 validation pairs in 1; no reference pass in the steps and validations. At every step: one
+    # per step and per validation.
+    assert once_counts == {"datasets": 2, "forwards": 2 + 1}
+    assert every_counts == {"datasets": 0, "forwards": 6 + 3}
+    scored = [v for v in stored["train"]["ref_chosen_logps"] if v is not None]
+    assert stored["train"]["rows"] == 80 and len(scored) == 24
+    assert len(stored["eval"]["ref_chosen_logps"]) == 16 and None not in stored["eval"]["ref_chosen_logps"]
+    (late_train, late_eval), late_counts = got["once, half the drawn pairs missed"]
+    assert late_train == pytest.approx(every_train, abs=1e-5) and late_eval == pytest.approx(every_eval, abs=1e-5)
+    assert late_counts["forwards"] > 1 + 1  # 12 pairs scored before, the others in the steps that drew them
+
+
+def test_a_resumed_run_reads_the_stored_reference_scores_and_gives_the_uninterrupted_losses(tmp_path, tiny_model_dir,
+                                                                                          monkeypatch):
+    import threading
+
+    from engine.methods.dpo import reference
+    from test_train import AtStep
+
+    counts = count_reference_passes(monkeypatch)
+    straight = runs.create_run(dpo_config(tmp_path / "a", tiny_model_dir, max_steps=6, eval_every=3, save_every=100,
+                                          precision="fp32"))
+    assert train.train_run(straight)["state"] == "finished"
+    run = runs.create_run(dpo_config(tmp_path / "b", tiny_model_dir, max_steps=6, eval_every=3, save_every=100,
+                                     precision="fp32"))
+    stop = threading.Event()
+    status = train.train_run(run, stop, callbacks=[AtStep(3, lambda model: stop.set())])
+    assert status["state"] == "stopped" and status["step"] == 3
+    stored = json.loads((run.path / reference.FILE).read_text())
+    assert set(stored) == {"train", "eval"} and stored["train"]["rows"] == 80 and stored["eval"]["rows"] == 16
+    assert len(stored["train"]["ref_chosen_logps"]) == len(stored["train"]["ref_rejected_logps"]) == 80
+    reads = []
+    load = reference.Store.load
+    monkeypatch.setattr(reference.Store, "load", lambda self, *a: reads.append(a[0]) or load(self, *a))
+    before = dict(counts)
+    assert train.train_run(run, resume=True)["state"] == "finished"
+    assert reads == ["train", "eval"]
+    assert counts == before  # no reference pass, before training or in its steps: the stored scores were read
+    got, expected = step_losses(run), step_losses(straight)
+    assert got[0] == pytest.approx(expected[0], abs=1e-5) and got[1] == pytest.approx(expected[1], abs=1e-5)
+
+
+def test_stored_reference_scores_are_used_only_for_the_same_pairs_and_settings(tmp_path, tiny_model_dir,
+                                                                             monkeypatch):
+    from engine.methods.dpo import reference
+
+    counts = count_reference_passes(monkeypatch)
+    run = runs.create_run(dpo_config(tmp_path, tiny_model_dir, max_steps=1, precision="fp32"))
+
+    def build():
+        before = counts["datasets"]
+        trainer, _ = train.build_trainer(run)
+        return counts["datasets"] - before, trainer
+
+    assert build()[0] == 2  # computed: training and validation pairs
+    computed, trainer = build()
+    assert computed == 0  # read from the run folder
+    stored = json.loads((run.path / reference.FILE).read_text())
+    scored = [i for i, v in enumerate(stored["train"]["ref_chosen_logps"]) if v is not None]
+    assert len(scored) == 4  # the one step's pairs
+    assert trainer.train_dataset[scored]["ref_chosen_logps"] == \
+        pytest.approx([stored["train"]["ref_chosen_logps"][i] for i in scored])
+    config = run.config()
+    config.data.train_file = str(write_pairs(tmp_path / "other.jsonl", 80, 7))  # other training pairs
+    config.save(run.config_path)
+    assert build()[0] == 1  # the validation pairs' scores are still those of the same pairs and settings
+    again = json.loads((run.path / reference.FILE).read_text())
+    assert again["train"]["fingerprint"] != stored["train"]["fingerprint"]
+    assert again["train"]["ref_chosen_logps"] != stored["train"]["ref_chosen_logps"]
+    assert again["eval"] == stored["eval"]
+    config.training.max_length = 48  # answers cut shorter: other scores
+    config.save(run.config_path)
+    assert build()[0] == 2
+
+
+def test_the_starting_validation_written_without_a_pass_equals_a_real_one(tmp_path, tiny_model_dir):
+    """Before the first step the model is its own reference, so the step-0 validation is known: the engine logs it
+    without scoring the validation pairs. Here it is checked against TRL's own validation pass, for every loss."""
+    from engine.methods.dpo import trainer as dpo_trainer
+
+    run = runs.create_run(dpo_config(tmp_path, tiny_model_dir, max_steps=1, precision="fp32"))
+    trainer, _ = train.build_trainer(run)
+    assert not trainer.args.eval_on_start
+    assert any(isinstance(c, dpo_trainer.StartingPoint) for c in trainer.callback_handler.callbacks)
+    d = run.config().dpo
+    for loss_type, beta in (("sigmoid", 0.1), ("ipo", 0.1), ("hinge", 0.5), ("robust", 0.1)):
+        d.loss_type, d.beta = loss_type, beta
+        trainer.loss_types, trainer.beta = [loss_type], beta
+        trainer.label_smoothing = d.label_noise if loss_type == "robust" else 0.0
+        real = trainer.evaluate()
+        for key, value in dpo_trainer.start_metrics(d).items():
+            assert real[key] == pytest.approx(value, abs=1e-6), (loss_type, key)
+
+
+def test_the_preflight_counts_the_reference_pass_once_instead_of_at_every_step(tmp_path, tiny_model_dir,
+                                                                              monkeypatch):
+    from dataclasses import replace
+
+    from engine import methods, preflight
+    from engine.data import PAIRS
+
+    config = dpo_config(tmp_path, tiny_model_dir, max_steps=10, batch_size=4, eval_every=5)
+    once = methods.METHODS["dpo"]
+    assert once.reference_once and preflight.step_flops(config) == preflight.STEP_FLOPS["lora"]
+
+    def seconds(method, rows, val_rows):
+        monkeypatch.setitem(methods.METHODS, "dpo", method)
+        return preflight.preflight(config, rows, {"mean": 60, "longest": 90, "val_rows": val_rows,
+                                                  "kind": PAIRS})["seconds"]
+
+    every = replace(once, reference_once=False)
+    # One epoch and no validation: the same reference work, once before training or a little at every step.
+    assert seconds(once, 40, 0) == pytest.approx(seconds(every, 40, 0))
+    # The pass scores only the pairs the 10 steps draw, however many the file holds.
+    assert seconds(once, 400, 0) == pytest.approx(seconds(once, 40, 0))
+    # With validations (steps 0, 5 and 10) the validation pairs are scored by the reference once, not three times.
+    assert seconds(once, 40, 16) < seconds(every, 40, 16)
+    monkeypatch.setitem(methods.METHODS, "dpo", every)
+    assert preflight.step_flops(config) == preflight.STEP_FLOPS["lora"] + 2
