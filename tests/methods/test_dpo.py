@@ -232,9 +232,9 @@ def test_the_reference_scored_once_gives_the_losses_of_scoring_it_at_every_step(
     assert once_eval == pytest.approx(every_eval, abs=1e-5)
     # 6 steps of 4 draw 24 of the 80 training pairs: only those are scored, in 2 batches of 16 (the validation batch
     # size), and the 16 validation pairs in 1; no reference pass in the steps and validations. At every step: one
-    # per step and per validation.
+    # per step and per validation after the start (the step-0 validation needs none: the model is its reference).
     assert once_counts == {"datasets": 2, "forwards": 2 + 1}
-    assert every_counts == {"datasets": 0, "forwards": 6 + 3}
+    assert every_counts == {"datasets": 0, "forwards": 6 + 2}
     scored = [v for v in stored["train"]["ref_chosen_logps"] if v is not None]
     assert stored["train"]["rows"] == 80 and len(scored) == 24
     assert len(stored["eval"]["ref_chosen_logps"]) == 16 and None not in stored["eval"]["ref_chosen_logps"]
