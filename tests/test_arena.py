@@ -141,7 +141,7 @@ def test_votes_make_pairs_the_data_reader_and_check_take_as_preference_data(run,
     assert rows[0] == {"prompt": "Route: printer broken", "chosen": "Team: IT", "rejected": "Loan Loan"}
     assert rows[1]["chosen"] == "Team: billing" and rows[2]["prompt"][0]["role"] == "system"
     loaded = data.load_data(made["path"])
-    assert loaded.kind == "preference" and len(loaded.examples) == 3 and not loaded.problems
+    assert loaded.kind == "pairs" and len(loaded.examples) == 3 and not loaded.problems
 
     config = RunConfig.from_dict({"method": {"method": "dpo"}})
     config.data.train_file, config.model.name = made["path"], str(tiny_model_dir)

@@ -65,7 +65,7 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):
     see(tab.get_by_text("Validation preference accuracy"))
     shot(tab, "14-dpo-train-finished")
 
-    evaluate(tab, "Evaluate", "Held-out rows to answer", 6, "Preference on held-out pairs")
+    evaluate(tab, "Evaluate", "Held-out rows to answer", 6, "Preference accuracy: the share of held-out pairs")
     see(tab.get_by_text("Did it forget what it knew?"))
     tab.wait_for_selector("[role=gridcell]:has-text('DPO-tuned')", state="attached")  # the before/after table
     see(tab.get_by_text("Preference accuracy: the share of held-out pairs"))

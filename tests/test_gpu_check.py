@@ -100,5 +100,5 @@ def test_methods_come_from_the_registry():
 
     assert gpu_check.registered_methods() == [(m.name, m.data_kind) for m in methods.METHODS.values()]
     assert gpu_check.method_section("sft", "qlora") == {"method": "sft", "weights": "qlora"}
-    with pytest.raises(ValueError, match="no synthetic data for the data kind 'labelled'"):
-        gpu_check.write_data(ROOT, "labelled", gpu_check.SIZES["dry"])
+    with pytest.raises(ValueError, match="no synthetic data for the data kind 'scores'"):
+        gpu_check.write_data(ROOT, "scores", gpu_check.SIZES["dry"])

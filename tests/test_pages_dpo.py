@@ -45,7 +45,7 @@ def test_the_demo_pairs_on_the_dataset_page(tokenizer):
     assert not at.exception
     assert "300 usable examples out of 300 rows" in at.success[0].value
     assert "prompt / chosen / rejected" in at.success[0].value
-    assert "Choose a method that learns from pairs on the Model page" in texts(at)  # the method is still SFT
+    assert "Choose a method that learns from them on the Model page" in texts(at)  # the method is still SFT
     preview = at.dataframe[0].value
     assert {"prompt", "chosen", "rejected"} <= set(preview.columns)
     metrics = {m.label: m.value for m in at.metric}
