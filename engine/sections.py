@@ -25,9 +25,12 @@ class DataSettings:
     shape: str = setting("auto", "How rows are laid out. 'auto' detects instruction/input/output, messages, "
                          "conversations, prompt/completion and question/answer columns, and preference pairs "
                          "(prompt/chosen/rejected, chosen/rejected conversations, input/preferred_output/"
-                         "non_preferred_output); 'columns' uses the two columns you name below.",
+                         "non_preferred_output), and prompts alone (a prompt, question or instruction column with no "
+                         "answer, for methods that score their own answers); 'columns' uses the two columns you name "
+                         "below.",
                          choices=["auto", "alpaca", "messages", "sharegpt", "prompt_completion", "question_answer",
-                                  "columns", "preference", "preference_messages", "preference_hosted"],
+                                  "columns", "preference", "preference_messages", "preference_hosted",
+                                  "prompt_only"],
                          label=N_("Shape"))
     prompt_column: str = setting("", "With shape 'columns': the column holding what the user says.", advanced=True,
                                  label=N_("Prompt column"))

@@ -6,6 +6,7 @@ with a better and a worse answer (preference pairs). A method says which kind it
 - rows.py    problems by row and column, the loaded file, reading a cell as text
 - answers.py one-answer shapes, their statistics and findings
 - pairs.py   pair shapes, their statistics and findings
+- prompts.py prompts alone (no answer column), read as one-answer examples with an empty answer
 - tokens.py  an example as tokens, as the trainers see it
 """
 from __future__ import annotations
@@ -14,14 +15,14 @@ import random
 from pathlib import Path
 
 from ..i18n import N_, Message
-from . import answers, pairs
+from . import answers, pairs, prompts
 from .files import MAX_FILE_BYTES, SUFFIXES, read_table, save_upload  # noqa: F401 (the package's API)
-from .rows import ANSWERS, PAIRS, UNREADABLE, DataError, LoadedData, Problem, first_problems  # noqa: F401
+from .rows import ANSWERS, PAIRS, PROMPTS, UNREADABLE, DataError, LoadedData, Problem, first_problems  # noqa: F401
 from .tokens import render_example, tokenize_example  # noqa: F401
 
-SHAPES = [*answers.SHAPES, *pairs.SHAPES]
-SHAPE_NAMES = {**answers.SHAPE_NAMES, **pairs.SHAPE_NAMES}
-KINDS = {ANSWERS: answers, PAIRS: pairs}
+SHAPES = [*answers.SHAPES, *pairs.SHAPES, *prompts.SHAPES]
+SHAPE_NAMES = {**answers.SHAPE_NAMES, **pairs.SHAPE_NAMES, **prompts.SHAPE_NAMES}
+KINDS = {ANSWERS: answers, PAIRS: pairs, PROMPTS: prompts}
 # The preview table's column names (each kind's preview_rows), shown translated.
 PREVIEW_COLUMNS = [N_("row"), N_("prompt"), N_("answer"), N_("chosen"), N_("rejected"), N_("system")]
 
@@ -35,6 +36,8 @@ def load_data(path, shape: str = "auto", prompt_column: str = "", answer_column:
     pair_shape = pairs.detect_shape(columns) if shape == "auto" else shape if shape in pairs.SHAPES else None
     if pair_shape:
         return pairs.load(name, columns, rows, problems, notes, pair_shape, system_prompt)
+    if shape in prompts.SHAPES or shape == "auto" and prompts.detect_shape(columns):
+        return prompts.load(name, columns, rows, problems, notes, system_prompt)
     return answers.load(name, columns, rows, problems, notes, shape, prompt_column, answer_column, system_prompt)
 
 

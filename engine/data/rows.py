@@ -13,6 +13,7 @@ UNREADABLE = "_unreadable"  # marks a row that could not be read; it counts as a
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                   "model": "assistant", "bot": "assistant", "system": "system"}
 ANSWERS, PAIRS = "answers", "pairs"  # the kinds of data: one answer per row, or a better and a worse answer
+PROMPTS = "prompts"  # prompts alone, no answer: for methods that write and score their own answers
 
 
 class DataError(ValueError):
@@ -55,7 +56,7 @@ class LoadedData:
     examples: list[dict]
     problems: list[Problem] = field(default_factory=list)
     notes: list[Message] = field(default_factory=list)
-    kind: str = ANSWERS  # PAIRS: examples are pairs (prompt, chosen, rejected), see pairs.py
+    kind: str = ANSWERS  # PAIRS: examples are pairs (prompt, chosen, rejected), see pairs.py; PROMPTS: prompts.py
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(p.kind for p in self.problems))

@@ -14,6 +14,7 @@ from .base import Method
 NAMES = [
     "sft",
     "dpo",
+    "grpo",
 ]
 METHODS: dict[str, Method] = {name: importlib.import_module(f".{name}", __name__).METHOD for name in NAMES}
 METHOD_NAMES[:] = list(METHODS)  # the choices of method.method
@@ -25,8 +26,8 @@ def get(name: str) -> Method:
 
 
 def for_data(kind: str) -> list[Method]:
-    """The methods that read data of this kind (engine.data.ANSWERS or PAIRS)."""
-    return [m for m in METHODS.values() if m.data_kind == kind]
+    """The methods that read data of this kind (engine.data.ANSWERS, PAIRS or PROMPTS)."""
+    return [m for m in METHODS.values() if m.reads(kind)]
 
 
 def mismatch(name: str, kind: str):
@@ -34,4 +35,4 @@ def mismatch(name: str, kind: str):
     from ..i18n import msg
 
     method = METHODS[name]
-    return None if method.data_kind == kind else msg(method.needs)
+    return None if method.reads(kind) else msg(method.needs)

@@ -35,6 +35,12 @@ class Method:
     logged: tuple[str, ...] = ()  # prefixes of the trainer's logged metrics kept in metrics.jsonl
     final_metrics: dict = field(default_factory=dict)  # last validation's metric -> its name in status.final
     phases: tuple[str, ...] = ()  # msgids: the evaluation's phases as the progress bar names them
+    data_kinds: tuple[str, ...] = ()  # every kind it reads when more than data_kind (engine.data.PROMPTS too)
+    preview: Any = None  # a module with the functions of PREVIEW below, or None: its settings seen at work
+
+    def reads(self, kind: str) -> bool:
+        """Whether it reads data of this kind."""
+        return kind in (self.data_kinds or (self.data_kind,))
 
 
 # The functions each method's views module has (checked for every registered method by tests/test_methods.py).
@@ -53,4 +59,14 @@ VIEWS = (
     "card_how",  # (config) -> str: "supervised fine-tuning (LoRA)" in the model card
     "compare_columns",  # (results, final) -> {msgid: value} in the Compare table
     "compare_formats",  # () -> {msgid: "percent" or a number of decimals} for those columns
+)
+
+# A method's optional preview (Method.preview): its own settings in words and at work on a few training rows, before
+# any training, on the Settings page and in `python -m engine check`.
+PREVIEW = (
+    "TITLE", "CAPTION", "BUTTON",  # msgids: the Settings page's heading, what the preview does, its button
+    "summary",  # (config) -> str: the method's own settings in one sentence, in the current language
+    "run",  # (config, examples, start, stop) -> dict: the starting model (start: a run's adapter or None) at work
+    "rows",  # (result) -> [dict] the preview's table (translated keys)
+    "findings",  # (result) -> [(level, Message)]: "success", "info" or "warning", with what to change
 )

@@ -5,6 +5,7 @@ A method's trainer.py builds its TRL trainer from these; engine/train.py runs it
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import threading
@@ -262,10 +263,11 @@ def StudioTrainer(base: str = "SFTTrainer", **kwargs):
     return _make_trainer_class(base)(**kwargs)
 
 
-def prepare_data(config, kind: str, needs: str):
-    """(train rows, validation rows) of a config, refusing data of another kind than the method reads."""
+def prepare_data(config, kind: str | tuple[str, ...], needs: str):
+    """(train rows, validation rows) of a config, refusing data of another kind than the method reads (a kind or
+    a tuple of kinds)."""
     train, train_rows, val_rows, _ = data_mod.prepare(config.data)
-    if train.kind != kind:
+    if train.kind not in ((kind,) if isinstance(kind, str) else kind):
         raise data_mod.DataError(msg(needs))
     return train_rows, val_rows
 
@@ -284,3 +286,18 @@ def adapter(model, config, start: Path | None):
 
 def callback(run, stop, on_record, method) -> "StudioCallback":
     return StudioCallback(run, stop or threading.Event(), on_record, method.logged)
+
+
+@contextlib.contextmanager
+def starting_point(model, from_run: bool):
+    """A tuned adapter model as its training started, for evaluations: the base (adapter off), or the starting run's
+    adapter loaded beside it as "start"."""
+    if not from_run:
+        with model.disable_adapter():
+            yield
+        return
+    model.set_adapter("start")
+    try:
+        yield
+    finally:
+        model.set_adapter("default")
