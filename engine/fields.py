@@ -122,6 +122,7 @@ class Items:
     common: tuple[Param, ...] = ()
     example: str = ""  # one item as YAML, quoted in messages
     text: Callable | None = None  # (items) -> str: the list in words, in the current language
+    min_items: int = 0
 
     def params(self, kind: str) -> tuple[Param, ...]:
         return self.kinds[kind].params + self.common
@@ -143,6 +144,9 @@ def coerce_items(name: str, value, items: Items | None) -> list[dict]:
         raise SettingsError(msg("{name}: expected a list of mappings, one per item, such as {example}; got {kind}. "
                                 "Only data is accepted, never code.", name=name, kind=type(value).__name__,
                                 example=items.example if items else "[{kind: ...}]"))
+    if items and len(value) < items.min_items:
+        raise SettingsError(msg("{name}: needs at least {count} item(s), such as {example}.", name=name,
+                                count=items.min_items, example=items.example))
     return [clean_item(name, number, item, items) for number, item in enumerate(value, start=1)]
 
 

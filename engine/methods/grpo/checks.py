@@ -277,4 +277,4 @@ def sentence(items: list[dict]) -> str:
 
 
 ITEMS = Items(kinds=KINDS, common=(WEIGHT,), example="[{kind: valid_json, weight: 1}, {kind: json_field, field: city, "
-                                                     "weight: 2}]", text=sentence)
+                                                     "weight: 2}]", text=sentence, min_items=1)
