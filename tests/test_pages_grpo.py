@@ -47,8 +47,8 @@ def grpo_run(tmp_path_factory, tiny_model_dir):
     config = tiny_config(tmp_path_factory.mktemp("grpo-pages"), tiny_model_dir, max_steps=2, batch_size=2,
                          eval_every=2, save_every=100)
     config.method.method = "grpo"
-    config.grpo.reward = [{"kind": "length", "max": 5, "unit": "tokens", "weight": 1.0},
-                          {"kind": "contains", "words": ["e"], "weight": 0.5}]
+    config.grpo.reward = [{"kind": "length", "max": 48, "unit": "characters", "weight": 1.0},
+                          {"kind": "not_contains", "words": ["c"], "weight": 0.5}]
     config.grpo.max_completion_length, config.grpo.eval_prompts = 8, 4
     config.generation.max_new_tokens = 8
     run = runs.create_run(config.validate())
@@ -143,13 +143,13 @@ def test_evaluate_compare_and_report_show_the_checks(grpo_run, finished_tiny_run
     summary = at.dataframe[0].value
     assert list(summary.columns[:3]) == ["model", "mean reward", "all checks passed"]
     assert list(summary["model"]) == ["base model", "GRPO-tuned"]
-    assert "1. it is at most 5 tokens long" in summary.columns
+    assert "1. it is at most 48 characters long" in summary.columns
     results = runs.load_results(grpo_run)
     assert list(summary["all checks passed"]) == [i18n.percent(results["base"]["all_pass"]),
                                                   i18n.percent(results["tuned"]["all_pass"])]
     side = at.dataframe[1].value
     assert len(side) == 4 and {"after GRPO", "before", "checks after", "expected"} <= set(side.columns)
-    assert "Reward: +1 if it is at most 5 tokens long, +0.5 if it contains 'e'." in texts(at)
+    assert "Reward: +1 if it is at most 48 characters long, +0.5 if it avoids 'c'." in texts(at)
 
     rows = runs.compare([grpo_run, finished_tiny_run])[1]
     row = next(r for r in rows if r["run"] == grpo_run.id)
@@ -162,4 +162,4 @@ def test_evaluate_compare_and_report_show_the_checks(grpo_run, finished_tiny_run
 
     html = report.build(grpo_run)
     assert "reinforcement learning from checks (GRPO" in html and "Mean reward" in html
-    assert "it is at most 5 tokens long" in html
+    assert "it is at most 48 characters long" in html

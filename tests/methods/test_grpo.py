@@ -169,7 +169,7 @@ def test_a_reward_is_read_from_yaml_the_cli_and_a_form_as_the_same_list():
 @pytest.mark.parametrize("value, says", [
     ("lambda completions: [1.0]", "expected a list of mappings"),
     ("def reward(completions):\n    return [1.0]", "expected a list of mappings"),
-    ("def reward(completions): return [", "not a YAML or JSON list"),
+    ("[{kind: valid_json, weight: 1}", "not a YAML or JSON list"),
     ([], "needs at least 1 item"),
     (lambda completions, **kw: [1.0], "expected a list of mappings"),
     ([lambda completions, **kw: [1.0]], "item 1: expected a mapping"),
@@ -272,8 +272,8 @@ def test_a_prompt_only_file_is_read_for_grpo_and_refused_by_the_methods_that_lea
 # ---------------------------------------------------------------- GRPO on the tiny model
 
 # On the tiny model's random answers these checks differ from answer to answer, so every step has a signal.
-VARIED = [{"kind": "length", "max": 5, "unit": "tokens", "weight": 1.0},
-          {"kind": "contains", "words": ["e"], "weight": 0.5}]
+VARIED = [{"kind": "length", "max": 48, "unit": "characters", "weight": 1.0},
+          {"kind": "not_contains", "words": ["c"], "weight": 0.5}]
 
 
 def grpo_tiny(tmp_path, model_dir, eval_file=None, **training):
@@ -302,10 +302,10 @@ def test_a_grpo_run_writes_the_reward_pass_rates_spread_length_and_kl(grpo_run):
     steps = [r for r in records if "loss" in r]
     assert [r["step"] for r in steps] == [1, 2, 3, 4]
     for key in ("reward", "reward_std", "reward_spread", "frac_reward_zero_std", "completions/mean_length", "kl",
-                "rewards/check1_length/mean", "rewards/check2_contains/mean"):
+                "rewards/check1_length/mean", "rewards/check2_not_contains/mean"):
         assert all(key in r for r in steps), key
     for r in steps:  # the reward is the weighted pass rates; pass rates are shares
-        assert r["reward"] == pytest.approx(r["rewards/check1_length/mean"] + 0.5 * r["rewards/check2_contains/mean"])
+        assert r["reward"] == pytest.approx(r["rewards/check1_length/mean"] + 0.5 * r["rewards/check2_not_contains/mean"])
         assert 0 <= r["rewards/check1_length/mean"] <= 1 and r["completions/mean_length"] <= 8
     assert any(r["reward_spread"] > 0 for r in steps)  # the answers differ within groups: something to learn
     evals = [r for r in records if "eval_loss" in r]
@@ -345,7 +345,7 @@ def test_held_out_prompts_are_scored_check_by_check_and_shown_in_both_languages(
         assert results[who]["reward"] == pytest.approx(expected, abs=1e-3)
     row = results["table"][0]
     assert len(row["tuned_passed"]) == 2 and row["expected"]
-    assert "mean reward" in out and "1. it is at most 5 tokens long" in out and "everyday questions" in out
+    assert "mean reward" in out and "1. it is at most 48 characters long" in out and "everyday questions" in out
     views = grpo_run.config().method_info.views
     with i18n.using("fr"):
         assert "récompense" in " ".join(views.summary_rows(results)[0]).lower()
@@ -360,8 +360,8 @@ def test_the_preview_samples_the_starting_model_and_scores_each_answer(grpo_run)
     for s in result["samples"]:
         assert s["reward"] == pytest.approx(sum(w for w, ok in zip((1.0, 0.5), s["passed"]) if ok))
     table = preview.rows(result)
-    assert len(table) == 8 and "1. it is at most 5 tokens long" in table[0]
-    assert preview.findings(result) and preview.summary(config).startswith("Reward: +1 if it is at most 5 tokens")
+    assert len(table) == 8 and "1. it is at most 48 characters long" in table[0]
+    assert preview.findings(result) and preview.summary(config).startswith("Reward: +1 if it is at most 48 characters")
 
 
 def test_grpo_starts_from_a_finished_supervised_run(tmp_path, tiny_model_dir, finished_tiny_run):
