@@ -22,12 +22,18 @@ def token_counter(tokenizer):
 
 
 def score(items: list[dict], answers: list[str], references: list[str], count) -> tuple[dict, list]:
-    """({mean reward, each check's pass rate, share passing all}, [(reward, results)] per answer)."""
+    """({mean reward, share passing all, each check's pass rate under its name}, [(reward, results)] per answer)."""
     scored = [checks.reward(items, a, r, count(a)) for a, r in zip(answers, references)]
     n = max(len(scored), 1)
     return {"reward": statistics.fmean(total for total, _ in scored) if scored else 0.0,
-            "pass_rates": [sum(bool(results[i]) for _, results in scored) / n for i in range(len(items))],
-            "all_pass": sum(all(results) for _, results in scored) / n}, scored
+            "all_pass": sum(all(results) for _, results in scored) / n,
+            **{reward.name(i, item): sum(bool(results[i]) for _, results in scored) / n
+               for i, item in enumerate(items)}}, scored
+
+
+def pass_rates(results: dict, who: str) -> list[float]:
+    """Each check's pass rate for the starting ("base") or the tuned model, in the checks' order."""
+    return [results[who][reward.name(i, item)] for i, item in enumerate(results["checks"])]
 
 
 def best_reward(items: list[dict]) -> float:

@@ -11,6 +11,7 @@ from ...charts import bar_layout, layout, thin
 from ...i18n import N_, percent, t
 from ...markup import num, pct, table
 from . import checks
+from .evaluate import pass_rates
 
 COLORS = ["#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#d6616b", "#8c6d31", "#17becf"]
 CHECK_KEY = re.compile(r"^rewards/(check(\d+)_(\w+))/mean$")
@@ -103,10 +104,11 @@ def _check_names(results: dict) -> list[str]:
 
 def summary_rows(results: dict) -> list[dict]:
     rows = []
-    for label, r in ((_start_label(results), results["base"]), (t("GRPO-tuned"), results["tuned"])):
+    for label, who in ((_start_label(results), "base"), (t("GRPO-tuned"), "tuned")):
+        r = results[who]
         row = {t("model"): label, t("mean reward"): i18n.number(r["reward"], 2),
                t("all checks passed"): percent(r["all_pass"])}
-        row.update({name: percent(rate) for name, rate in zip(_check_names(results), r["pass_rates"])})
+        row.update({name: percent(rate) for name, rate in zip(_check_names(results), pass_rates(results, who))})
         rows.append(row)
     return rows
 
@@ -116,7 +118,7 @@ def summary_chart(results: dict) -> go.Figure:
     fig = go.Figure()
     names = [t("check {number}", number=i) for i in range(1, len(results["checks"]) + 1)] + [t("all checks")]
     for key, label, color in (("base", t("before"), "#9ecae1"), ("tuned", t("after GRPO"), "#3182bd")):
-        values = [*results[key]["pass_rates"], results[key]["all_pass"]]
+        values = [*pass_rates(results, key), results[key]["all_pass"]]
         fig.add_bar(x=names, y=values, name=label, marker_color=color, text=[percent(v) for v in values],
                     textposition="outside")
     return bar_layout(fig, t("Pass rates on {rows} held-out prompts (higher is better)", rows=results["rows"]))
@@ -165,8 +167,8 @@ def report_parts(results: dict, examples: int):
                  all_after=pct(tuned["all_pass"]), all_before=pct(base["all_pass"]))
     rows = [[t("mean reward"), num(base["reward"], 2), num(tuned["reward"], 2)],
             [t("all checks passed"), pct(base["all_pass"]), pct(tuned["all_pass"])]]
-    rows += [[html.escape(name), pct(b), pct(a)]
-             for name, b, a in zip(_check_names(results), base["pass_rates"], tuned["pass_rates"])]
+    before, after = pass_rates(results, "base"), pass_rates(results, "tuned")
+    rows += [[html.escape(name), pct(b), pct(a)] for name, b, a in zip(_check_names(results), before, after)]
     metrics = table(["", t("before"), t("after (GRPO)")], rows)
     picked = sorted(results["table"], key=lambda r: (-(r["tuned_reward"] - r["base_reward"]), r["row"]))[:examples]
     example_rows = [[f"<pre>{html.escape(str(r[k]))}</pre>" for k in ("prompt", "base", "tuned", "expected")]
