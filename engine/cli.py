@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("runs", help="List every run with its status and final metrics.")
     check = sub.add_parser("check", help="Check a config's data: problems by row and token statistics.")
     check.add_argument("config")
+    check.add_argument("--preview", action="store_true", help="Also run the method's preview, where it has one "
+                       "(its settings at work on a few training rows with the starting model).")
     return parser
 
 
@@ -235,6 +237,17 @@ def cmd_check(args) -> int:
                 chosen_cut=s["chosen_cut"], rejected_cut=s["rejected_cut"], share=s["chosen_longer"]))
     for finding in data.plain_findings(s):
         print("-", render(finding))
+    preview = config.method_info.preview
+    if preview:
+        print(preview.summary(config))
+    if preview and args.preview:
+        from .evaluate import preview_method
+
+        result = preview_method(config)
+        for row in preview.rows(result):
+            print(" | ".join(f"{k}: {' '.join(str(v).split())[:60]}" for k, v in row.items()))
+        for level, text in preview.findings(result):
+            print(f"{level}: {render(text)}")
     return 0
 
 

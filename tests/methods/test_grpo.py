@@ -393,3 +393,13 @@ def test_grpo_trains_on_prompts_alone(tmp_path, tiny_model_dir):
     run = runs.create_run(config.validate())
     status = train.train_run(run)
     assert status["state"] == "failed" and "prompts alone" in status["message"]
+
+
+def test_engine_check_says_the_reward_and_previews_it(tmp_path, tiny_model_dir, capsys):
+    config = grpo_tiny(tmp_path, tiny_model_dir)
+    config.grpo.reward = [{"kind": "ends_with", "text": "zzzz-never", "weight": 1.0}]
+    config.save(tmp_path / "config.yaml")
+    assert cli.main(["check", str(tmp_path / "config.yaml"), "--preview"]) == 0
+    out = capsys.readouterr().out
+    assert "Reward: +1 if it ends with 'zzzz-never'." in out
+    assert "1. it ends with 'zzzz-never': ✗" in out and "warning: This reward cannot tell better answers" in out
