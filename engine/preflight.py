@@ -218,6 +218,8 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
     passes = 1 + steps // t.eval_every if stats.get("val_rows") else 0
     forwards = 1 + method.reference_forwards  # a frozen reference scores the validation rows too
     seconds += passes * stats.get("val_rows", 0) * sequences * forwards * mean_tokens * 2 * shape["parameters"] / rate
+    if method.estimate_seconds is not None:  # a method whose steps write answers estimates its own time
+        seconds = method.estimate_seconds(config, shape, rate, stats, steps)
     cached = not extra or everyday.cached_answers(config.model.name, config.model.allow_pickle) is not None
     if not cached:
         seconds += everyday.generation_seconds(shape["parameters"], rate)

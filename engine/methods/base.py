@@ -37,6 +37,9 @@ class Method:
     phases: tuple[str, ...] = ()  # msgids: the evaluation's phases as the progress bar names them
     data_kinds: tuple[str, ...] = ()  # every kind it reads when more than data_kind (engine.data.PROMPTS too)
     preview: Any = None  # a module with the functions of PREVIEW below, or None: its settings seen at work
+    # (config, model shape, training FLOP/s, data statistics, steps) -> seconds of training and validation, for a
+    # method whose steps cost more than a forward and backward pass (writing answers); None: the shared estimate
+    estimate_seconds: Callable | None = None
 
     def reads(self, kind: str) -> bool:
         """Whether it reads data of this kind."""

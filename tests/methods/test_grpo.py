@@ -403,3 +403,21 @@ def test_engine_check_says_the_reward_and_previews_it(tmp_path, tiny_model_dir, 
     out = capsys.readouterr().out
     assert "Reward: +1 if it ends with 'zzzz-never'." in out
     assert "1. it ends with 'zzzz-never': ✗" in out and "warning: This reward cannot tell better answers" in out
+
+
+def test_the_preflight_counts_the_answers_each_step_writes():
+    from engine import preflight
+
+    stats = {"mean": 76.3, "val_rows": 60, "longest": 83, "kind": data.ANSWERS}
+    config = grpo_config()
+    seconds = preflight.preflight(config, 300, stats)["seconds"]
+    sft = RunConfig.from_dict({"method": {"method": "sft"}, "training": {"max_steps": 30, "batch_size": 2}})
+    assert seconds > 3 * preflight.preflight(sft, 300, stats)["seconds"]  # writing answers is most of a step
+    config.grpo.max_completion_length *= 2
+    longer = preflight.preflight(config, 300, stats)["seconds"]
+    config.grpo.num_generations *= 2
+    assert seconds < longer < preflight.preflight(config, 300, stats)["seconds"]
+    config.grpo.beta = 0.0  # no reference pass
+    assert preflight.preflight(config, 300, stats)["seconds"] < preflight.preflight(
+        RunConfig.from_dict({"method": {"method": "grpo"}, "grpo": {"max_completion_length": 96,
+                                                                    "num_generations": 8}}), 300, stats)["seconds"]

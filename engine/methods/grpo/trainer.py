@@ -78,6 +78,32 @@ def grpo_args(run, config, device, levers, has_val: bool, resuming: bool, fresh:
     return args
 
 
+# A decode step's fixed cost beyond its matmuls (Python, sampling, the cache) on the embedded model and 2 cores, as
+# engine/everyday.py measured it; calibrated for GRPO in docs/performance.md ("GRPO").
+DECODE_OVERHEAD_S = 0.07
+
+
+def estimate_seconds(config, shape: dict, rate: float, stats: dict, steps: int) -> float:
+    """The pre-flight's time: each step writes its answers (one decode step per answer token, all answers at once),
+    then scores them with the model and, with beta above 0, the reference, and trains on them; each validation
+    writes a group of answers to each validation prompt."""
+    g, t = config.grpo, config.training
+    params, length = shape["parameters"], g.max_completion_length
+    prompt = min(stats.get("mean") or t.max_length, t.max_length)
+    passes = 1 + (g.beta > 0)  # the policy's forward (and backward) and the reference's forward
+
+    def write(answers: int) -> float:
+        return length * (answers * 2 * params / rate + DECODE_OVERHEAD_S)
+
+    answers = t.batch_size * t.grad_accum * g.num_generations
+    seconds = steps * (write(answers) + answers * (prompt + length) * params * (2 + 2 * passes) / rate)
+    if stats.get("val_rows"):
+        evals = 1 + steps // t.eval_every
+        held = min(g.eval_prompts, stats["val_rows"]) * g.num_generations
+        seconds += evals * (write(held) + held * (prompt + length) * params * 2 * passes / rate)
+    return seconds
+
+
 def build_trainer(run, config, stop=None, callbacks=(), on_record=None, resuming: bool = False, start=None):
     """GRPOTrainer for this run, with the studio callback; returns (trainer, studio_callback)."""
     from trl import GRPOConfig
