@@ -34,6 +34,14 @@ def load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def cpu_seconds() -> float:
+    """CPU time this process has used: on a shared machine, closer to what an idle one would take than the wall."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def save(name: str, rows) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"grpo_{name}.json").write_text(json.dumps(rows, indent=1))
@@ -125,12 +133,14 @@ def steps(args) -> list[dict]:
                                 **overrides})
         run = runs.create_run(config)
         spent["generate"] = 0.0
-        before = load()
+        before, cpu = load(), cpu_seconds()
         status = train.train_run(run)
+        cpu = cpu_seconds() - cpu
         final = status.get("final", {})
         records = [r for r in run.metrics() if "loss" in r]
         row = {"label": label, "state": status["state"], "steps": final.get("steps"),
                "seconds_per_step": round(final.get("runtime_s", 0) / max(final.get("steps") or 1, 1), 1),
+               "cpu_s_per_step": round(cpu / max(final.get("steps") or 1, 1), 1),
                "generation_share": round(spent["generate"] / max(final.get("runtime_s", 1), 1e-9), 2),
                "mean_length": round(sum(r.get("completions/mean_length", 0) for r in records) / max(len(records), 1),
                                     1),
@@ -153,17 +163,18 @@ def demo(args) -> dict:
     config = demo_config(**overrides)
     run = runs.create_run(config)
     print(f"run {run.id}; load {load()}", flush=True)
-    start = time.time()
+    start, cpu = time.time(), cpu_seconds()
     status = train.train_run(run, on_record=lambda record, state: print(
         {k: round(v, 3) if isinstance(v, float) else v for k, v in record.items()
          if k in ("step", "reward", "eval_reward", "loss", "completions/mean_length", "elapsed_s")}, flush=True))
-    wall = time.time() - start
+    wall, cpu = time.time() - start, cpu_seconds() - cpu
     print(status["state"], status.get("final"), f"load {load()}", flush=True)
     results = evaluate_run(run, rows=args.rows)
     evals = [r for r in run.metrics() if "eval_reward" in r]
     figures = {
         "run": run.id, "start": args.start or "base model", "state": status["state"], "final": status.get("final"),
-        "wall_s": round(wall, 1), "validation_reward": [(r["step"], round(r["eval_reward"], 3)) for r in evals],
+        "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "threads": __import__("torch").get_num_threads(),
+        "validation_reward": [(r["step"], round(r["eval_reward"], 3)) for r in evals],
         "held_out": {who: {"reward": round(results[who]["reward"], 3), "all_pass": results[who]["all_pass"],
                            "pass_rates": pass_rates(results, who)} for who in ("base", "tuned")},
         "everyday": results["general"], "rows": results["rows"], "load_after": load(),
@@ -181,8 +192,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="steps: only the candidates whose label contains one of these")
     parser.add_argument("--start", default="", help="demo: a finished LoRA run to start from")
     parser.add_argument("--rows", type=int, default=30, help="demo: held-out prompts to evaluate")
+    parser.add_argument("--grid", nargs="+", default=["2,4,48", "2,2,48", "2,8,48", "1,8,48", "4,4,48", "2,4,32",
+                                                      "2,4,64"], help="generation: prompts,group,length ...")
     args = parser.parse_args()
-    args.grid = [(2, 4, 48), (2, 2, 48), (2, 8, 48), (1, 8, 48), (4, 4, 48), (2, 4, 32), (2, 4, 64)]
+    args.grid = [tuple(int(x) for x in g.split(",")) for g in args.grid]
     if args.part == "steps":
         args.steps = args.steps or 3
     {"generation": generation, "steps": steps, "demo": demo}[args.part](args)
