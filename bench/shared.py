@@ -46,9 +46,15 @@ def count_tokens(trainer, counts: list, lengths: list, losses: list | None = Non
     original = trainer.training_step
 
     def step(model, inputs, *args, **kwargs):
-        counts.append(real_tokens(inputs))
-        lengths.append(inputs["input_ids"].shape[1])
-        loss = original(model, inputs, *args, **kwargs)
+        if isinstance(inputs, list):  # raw prompts: a method that writes its answers inside the step (GRPO)
+            loss = original(model, inputs, *args, **kwargs)
+            batch = trainer._buffered_inputs[(trainer._step - 1) % trainer.args.steps_per_generation]
+            counts.append(int(batch["prompt_mask"].sum() + batch["completion_mask"].sum()))
+            lengths.append(batch["prompt_ids"].shape[1] + batch["completion_ids"].shape[1])
+        else:
+            counts.append(real_tokens(inputs))
+            lengths.append(inputs["input_ids"].shape[1])
+            loss = original(model, inputs, *args, **kwargs)
         if losses is not None:
             losses.append(float(loss.detach()))
         return loss

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     from . import serve
 
     serve.add_command(sub)
+    check.add_argument("--preview", action="store_true", help="Also run the method's preview, where it has one "
+                       "(its settings at work on a few training rows with the starting model).")
     return parser
 
 
@@ -244,6 +246,17 @@ def cmd_check(args) -> int:
         print("-", render(finding))
     for advice in (config.method_info.advice(config, s) if config.method_info.advice else []):
         print("-", render(advice))
+    preview = config.method_info.preview
+    if preview:
+        print(preview.summary(config))
+    if preview and args.preview:
+        from .evaluate import preview_method
+
+        result = preview_method(config)
+        for row in preview.rows(result):
+            print(" | ".join(f"{k}: {' '.join(str(v).split())[:60]}" for k, v in row.items()))
+        for level, text in preview.findings(result):
+            print(f"{level}: {render(text)}")
     return 0
 
 

@@ -65,3 +65,18 @@ def save_results(run: Run, results: dict, table: list[dict], base_general: list[
     write_json(run.eval_dir / "results.json", results)
     (run.eval_dir / "progress.json").unlink(missing_ok=True)
     return {**results, "table": table, "general_table": general}
+
+
+def preview_method(config, prompts: int | None = None, stop: threading.Event | None = None) -> dict:
+    """The method's preview (Method.preview) on a few training rows, with the model training would start from."""
+    warm.ready()  # see engine/warm.py
+    method = config.method_info
+    if method.preview is None:
+        raise ValueError(msg("This method has no preview."))
+    loaded, train_rows, _, _ = data_mod.prepare(config.data)
+    problem = methods.mismatch(method.name, loaded.kind)
+    if problem:
+        raise data_mod.DataError(problem)
+    start = runs.start_adapter(config) if config.method.start_from else None
+    kwargs = {"prompts": prompts} if prompts else {}
+    return {**method.preview.run(config, train_rows, start, stop, **kwargs), "method": method.name}

@@ -228,6 +228,8 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
     else:  # a frozen reference scores the validation rows at every validation too
         seconds += passes * val_rows * method.reference_forwards * forward
     seconds += passes * val_rows * forward
+    if method.estimate_seconds is not None:  # a method whose steps write answers estimates its own time
+        seconds = method.estimate_seconds(config, shape, rate, stats, steps)
     cached = not extra or everyday.cached_answers(config.model.name, config.model.allow_pickle) is not None
     if not cached:
         seconds += everyday.generation_seconds(shape["parameters"], rate)

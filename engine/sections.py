@@ -25,11 +25,13 @@ class DataSettings:
     shape: str = setting("auto", "How rows are laid out. 'auto' detects instruction/input/output, messages, "
                          "conversations, prompt/completion and question/answer columns, preference pairs "
                          "(prompt/chosen/rejected, chosen/rejected conversations or 'Human: … Assistant: …' "
-                         "transcripts, input/preferred_output/non_preferred_output) and answers marked good or bad "
-                         "(prompt/completion/label); 'columns' uses the two columns you name below.",
+                         "transcripts, input/preferred_output/non_preferred_output), answers marked good or bad "
+                         "(prompt/completion/label) and prompts alone (a prompt, question or instruction column with "
+                         "no answer, for methods that score their own answers); 'columns' uses the two columns you "
+                         "name below.",
                          choices=["auto", "alpaca", "messages", "sharegpt", "prompt_completion", "question_answer",
                                   "columns", "preference", "preference_messages", "preference_transcripts",
-                                  "preference_hosted", "labelled"],
+                                  "preference_hosted", "labelled", "prompt_only"],
                          label=N_("Shape"))
     prompt_column: str = setting("", "With shape 'columns': the column holding what the user says.", advanced=True,
                                  label=N_("Prompt column"))

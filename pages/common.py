@@ -135,6 +135,8 @@ def setting_widget(cfg: RunConfig, row: dict) -> None:
     if wkey not in st.session_state:
         st.session_state[wkey] = current
     label, help_text = (t(text) for text in (row["label"], row["help"]))  # msgids from the settings' metadata
+    if row["type"] == "list":
+        return list_widget(cfg, row, label, help_text)
     if row["choices"]:
         value = st.selectbox(label, row["choices"], key=wkey, help=help_text)
     elif row["type"] == "bool":
@@ -153,6 +155,64 @@ def setting_widget(cfg: RunConfig, row: dict) -> None:
         st.session_state.setdefault("setting_errors", set()).add(key)
     else:
         st.session_state.setdefault("setting_errors", set()).discard(key)
+
+
+def list_widget(cfg: RunConfig, row: dict, label: str, help_text: str) -> None:
+    """A list setting built by clicking: its items in words, each removable, and a form adding one item of a kind
+    with that kind's settings (engine.fields.Items); or the whole list as YAML. Every change goes through set_value."""
+    import yaml
+
+    key, spec = row["key"], row["items"]
+    section, name = key.split(".")
+    current = [dict(item) for item in getattr(getattr(cfg, section), name)]
+    wkey = f"w.{key}"
+
+    def change(items) -> None:
+        try:
+            set_value(cfg, key, items)
+        except SettingsError as err:
+            st.session_state[f"{wkey}.error"] = err
+        else:
+            st.session_state.pop(f"{wkey}.error", None)
+            reset_widgets(f"{wkey}.yaml")
+
+    st.markdown(f"**{label}**", help=help_text)
+    if spec.text:
+        st.info(spec.text(current), icon=":material/rule:")
+    for i, item in enumerate(current):
+        left, right = st.columns([6, 1], vertical_alignment="center")
+        left.markdown(f"{i + 1}. " + (spec.text([item]) if spec.text else str(item)))
+        right.button(t("Remove"), key=f"{wkey}.remove.{i}", icon=":material/delete:",
+                     on_click=change, args=(current[:i] + current[i + 1:],))
+    with st.container(border=True):
+        kind = st.selectbox(t("Add to {setting}", setting=label), list(spec.kinds),
+                            format_func=lambda k: t(spec.kinds[k].label), key=f"{wkey}.kind")
+        params = spec.params(kind)
+        for column, param in zip(st.columns(max(len(params), 1)), params):
+            pkey, plabel = f"{wkey}.{kind}.{param.name}", t(param.label)
+            with column:
+                if param.choices:
+                    st.selectbox(plabel, param.choices, key=pkey)
+                elif param.type is bool:
+                    st.checkbox(plabel, value=bool(param.default), key=pkey)
+                elif param.type in (int, float):
+                    st.number_input(plabel, value=param.default, key=pkey, step=1 if param.type is int else 0.5)
+                else:
+                    st.text_input(plabel, key=pkey)
+
+        def add() -> None:  # read at the click, from the widgets' state (a closure would hold the last run's values)
+            chosen = st.session_state[f"{wkey}.kind"]
+            values = {p.name: st.session_state.get(f"{wkey}.{chosen}.{p.name}") for p in spec.params(chosen)}
+            change(current + [{"kind": chosen, **{k: v for k, v in values.items() if v is not None}}])
+
+        st.button(t("Add this"), key=f"{wkey}.add", icon=":material/add:", on_click=add)
+    with st.expander(t("Edit as YAML (the same list the config file and the command line take)")):
+        st.text_area(label, yaml.safe_dump(current, sort_keys=False, allow_unicode=True), key=f"{wkey}.yaml",
+                     label_visibility="collapsed")
+        st.button(t("Apply"), key=f"{wkey}.apply", on_click=lambda: change(st.session_state[f"{wkey}.yaml"]))
+    error = st.session_state.get(f"{wkey}.error")
+    if error is not None:
+        st.error(render(error))
 
 
 def reset_widgets(prefix: str = "w.") -> None:

@@ -1,6 +1,7 @@
+import pandas as pd
 import streamlit as st
 
-from engine import i18n, jobs, preflight
+from engine import evaluate, i18n, jobs, preflight
 from engine.i18n import render, t
 from engine.sections import ADAPTER_WEIGHTS
 from engine.settings import PRESET_TEXT
@@ -31,8 +32,11 @@ ADVANCED = {"training": i18n.N_("Advanced training settings"), "method": i18n.N_
 
 def form(section: str, skip=()):
     rows = settings_rows(section, skip)
-    basic = [r for r in rows if not r["advanced"]]
-    advanced = [r for r in rows if r["advanced"]]
+    wide = [r for r in rows if r["type"] == "list"]  # a list setting is built on the page's whole width
+    basic = [r for r in rows if not r["advanced"] and r not in wide]
+    advanced = [r for r in rows if r["advanced"] and r not in wide]
+    for row in wide:
+        setting_widget(cfg, row)
     cols = st.columns(3)
     for i, row in enumerate(basic):
         with cols[i % 3]:
@@ -45,6 +49,27 @@ def form(section: str, skip=()):
                     setting_widget(cfg, row)
 
 
+def method_preview(cfg, preview) -> None:
+    st.markdown(f"**{t(preview.TITLE)}**")
+    st.caption(t(preview.CAPTION))
+    if st.button(t(preview.BUTTON), icon=":material/science:"):
+        try:
+            with st.spinner(t("Writing answers and scoring them…")):
+                st.session_state["method_preview"] = (cfg.to_yaml(), evaluate.preview_method(cfg))
+        except Exception as err:
+            explain(err)
+    made_with, result = st.session_state.get("method_preview", (None, None))
+    if result is None or result.get("method") not in (None, cfg.method.method):
+        return
+    if made_with != cfg.to_yaml():
+        st.caption(t("The settings changed since this preview: run it again to see them at work."))
+    for level, text in preview.findings(result):
+        getattr(st, level)(render(text))
+    table = preview.rows(result)
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+    st.caption(t("{rows} rows in {seconds:.0f} s.", rows=len(table), seconds=result.get("seconds", 0)))
+
+
 st.subheader(t("Training"))
 form("training", skip=("preset",))
 if cfg.method.weights in ADAPTER_WEIGHTS:
@@ -53,6 +78,8 @@ if cfg.method.weights in ADAPTER_WEIGHTS:
 if cfg.method_info.section:  # the method's own settings
     st.subheader(t(cfg.method_info.label))
     form(cfg.method_info.section)
+if cfg.method_info.preview:  # the method's own settings at work, before training (engine/methods/<name>/preview.py)
+    method_preview(cfg, cfg.method_info.preview)
 st.subheader(t("Answers in evaluation and chat"))
 form("generation")
 

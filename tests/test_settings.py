@@ -217,7 +217,7 @@ def test_describe_lists_every_field_with_help():
     for row in rows:
         assert row["help"].strip(), row["key"]
         assert row["label"].strip(), row["key"]
-        assert row["type"] in ("str", "int", "float", "bool"), row["key"]
+        assert row["type"] in ("str", "int", "float", "bool", "list"), row["key"]
 
 
 def test_describe_defaults_are_allowed():

@@ -8,6 +8,7 @@ method says which kinds it reads (engine/methods).
 - answers.py one-answer shapes, their statistics and findings
 - pairs.py   pair shapes, their statistics and findings (transcripts.py: "Human: ... Assistant: ..." texts)
 - labelled.py answers marked good or bad, their statistics and findings
+- prompts.py prompts alone (no answer column), read as one-answer examples with an empty answer
 - tokens.py  an example as tokens, as the trainers see it
 """
 from __future__ import annotations
@@ -16,14 +17,15 @@ import random
 from pathlib import Path
 
 from ..i18n import N_, Message
-from . import answers, labelled, pairs
+from . import answers, labelled, pairs, prompts
 from .files import MAX_FILE_BYTES, SUFFIXES, read_table, save_upload  # noqa: F401 (the package's API)
-from .rows import ANSWERS, LABELLED, PAIRS, UNREADABLE, DataError, LoadedData, Problem, first_problems  # noqa: F401
+from .rows import (ANSWERS, LABELLED, PAIRS, PROMPTS, UNREADABLE, DataError, LoadedData, Problem,  # noqa: F401
+                   first_problems)
 from .tokens import render_example, tokenize_example  # noqa: F401
 
-SHAPES = [*answers.SHAPES, *pairs.SHAPES, *labelled.SHAPES]
-SHAPE_NAMES = {**answers.SHAPE_NAMES, **pairs.SHAPE_NAMES, **labelled.SHAPE_NAMES}
-KINDS = {ANSWERS: answers, PAIRS: pairs, LABELLED: labelled}
+SHAPES = [*answers.SHAPES, *pairs.SHAPES, *labelled.SHAPES, *prompts.SHAPES]
+SHAPE_NAMES = {**answers.SHAPE_NAMES, **pairs.SHAPE_NAMES, **labelled.SHAPE_NAMES, **prompts.SHAPE_NAMES}
+KINDS = {ANSWERS: answers, PAIRS: pairs, LABELLED: labelled, PROMPTS: prompts}
 # The preview table's column names (each kind's preview_rows), shown translated.
 PREVIEW_COLUMNS = [N_("row"), N_("prompt"), N_("answer"), N_("chosen"), N_("rejected"), N_("label"), N_("system")]
 
@@ -39,6 +41,8 @@ def load_data(path, shape: str = "auto", prompt_column: str = "", answer_column:
         return pairs.load(name, columns, rows, problems, notes, pair_shape, system_prompt)
     if (shape == "auto" and labelled.detect_shape(columns)) or shape in labelled.SHAPES:
         return labelled.load(name, columns, rows, problems, notes, "labelled", system_prompt)
+    if shape in prompts.SHAPES or shape == "auto" and prompts.detect_shape(columns):
+        return prompts.load(name, columns, rows, problems, notes, system_prompt)
     return answers.load(name, columns, rows, problems, notes, shape, prompt_column, answer_column, system_prompt)
 
 

@@ -12,8 +12,9 @@ from ..i18n import N_, Message, msg
 UNREADABLE = "_unreadable"  # marks a row that could not be read; it counts as a row set aside
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                   "model": "assistant", "bot": "assistant", "system": "system"}
-# The kinds of data: one answer per row, a better and a worse answer, or answers marked good or bad.
-ANSWERS, PAIRS, LABELLED = "answers", "pairs", "labelled"
+# The kinds of data: one answer per row, a better and a worse answer, answers marked good or bad, or prompts alone
+# (no answer: for methods that write and score their own answers).
+ANSWERS, PAIRS, LABELLED, PROMPTS = "answers", "pairs", "labelled", "prompts"
 
 
 class DataError(ValueError):
@@ -57,7 +58,7 @@ class LoadedData:
     examples: list[dict]
     problems: list[Problem] = field(default_factory=list)
     notes: list[Message] = field(default_factory=list)
-    kind: str = ANSWERS  # PAIRS: examples are pairs (prompt, chosen, rejected), see pairs.py; LABELLED: labelled.py
+    kind: str = ANSWERS  # PAIRS: pairs (prompt, chosen, rejected), see pairs.py; LABELLED: labelled.py; PROMPTS: prompts.py
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(p.kind for p in self.problems))

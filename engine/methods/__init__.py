@@ -15,6 +15,7 @@ NAMES = [
     "sft",
     "dpo",
     "kto",
+    "grpo",
 ]
 METHODS: dict[str, Method] = {name: importlib.import_module(f".{name}", __name__).METHOD for name in NAMES}
 METHOD_NAMES[:] = list(METHODS)  # the choices of method.method
@@ -26,7 +27,7 @@ def get(name: str) -> Method:
 
 
 def for_data(kind: str) -> list[Method]:
-    """The methods that read data of this kind (engine.data.ANSWERS, PAIRS or LABELLED)."""
+    """The methods that read data of this kind (engine.data.ANSWERS, PAIRS, LABELLED or PROMPTS)."""
     return [m for m in METHODS.values() if kind in m.kinds]
 
 

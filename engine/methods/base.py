@@ -37,10 +37,14 @@ class Method:
     logged: tuple[str, ...] = ()  # prefixes of the trainer's logged metrics kept in metrics.jsonl
     final_metrics: dict = field(default_factory=dict)  # last validation's metric -> its name in status.final
     phases: tuple[str, ...] = ()  # msgids: the evaluation's phases as the progress bar names them
-    also_reads: tuple[str, ...] = ()  # other kinds of data it reads besides data_kind
+    also_reads: tuple[str, ...] = ()  # other kinds of data it reads besides data_kind (engine.data.PROMPTS too)
     rows_per_pair: int = 1  # training rows each pair becomes (a method reading pairs as two answers: 2)
     advice: Callable | None = None  # (config, data statistics) -> [Message]: what to know about this data for it,
     #                                 shown with the pre-flight check
+    preview: Any = None  # a module with the functions of PREVIEW below, or None: its settings seen at work
+    # (config, model shape, training FLOP/s, data statistics, steps) -> seconds of training and validation, for a
+    # method whose steps cost more than a forward and backward pass (writing answers); None: the shared estimate
+    estimate_seconds: Callable | None = None
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -64,4 +68,14 @@ VIEWS = (
     "card_how",  # (config) -> str: "supervised fine-tuning (LoRA)" in the model card
     "compare_columns",  # (results, final) -> {msgid: value} in the Compare table
     "compare_formats",  # () -> {msgid: "percent" or a number of decimals} for those columns
+)
+
+# A method's optional preview (Method.preview): its own settings in words and at work on a few training rows, before
+# any training, on the Settings page and in `python -m engine check`.
+PREVIEW = (
+    "TITLE", "CAPTION", "BUTTON",  # msgids: the Settings page's heading, what the preview does, its button
+    "summary",  # (config) -> str: the method's own settings in one sentence, in the current language
+    "run",  # (config, examples, start, stop) -> dict: the starting model (start: a run's adapter or None) at work
+    "rows",  # (result) -> [dict] the preview's table (translated keys)
+    "findings",  # (result) -> [(level, Message)]: "success", "info" or "warning", with what to change
 )

@@ -5,6 +5,7 @@ A method's trainer.py builds its TRL trainer from these; engine/train.py runs it
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import threading
@@ -288,3 +289,18 @@ def adapter(model, config, start: Path | None):
 
 def callback(run, stop, on_record, method) -> "StudioCallback":
     return StudioCallback(run, stop or threading.Event(), on_record, method.logged)
+
+
+@contextlib.contextmanager
+def starting_point(model, from_run: bool):
+    """A tuned adapter model as its training started, for evaluations: the base (adapter off), or the starting run's
+    adapter loaded beside it as "start"."""
+    if not from_run:
+        with model.disable_adapter():
+            yield
+        return
+    model.set_adapter("start")
+    try:
+        yield
+    finally:
+        model.set_adapter("default")

@@ -62,6 +62,19 @@ def test_held_out_good_answers_gain_and_bad_ones_lose_and_the_cli_prints_it(kto_
     assert "everyday questions" in out and len(results["general_table"]) == 12
 
 
+def test_the_report_and_compare_show_a_kto_run(kto_run, finished_tiny_run):
+    from engine import report
+
+    results = load_results(kto_run) if (kto_run.eval_dir / "results.json").exists() else evaluate_run(kto_run)
+    html = report.build(kto_run)
+    assert "of the good ones became more likely" in html and "mean log-probability of the good answers" in html
+    assert "Rewards of good and bad answers" in html and "answers marked good or bad (KTO, beta 0.1" in html
+    assert "answers marked good / bad (trained on)" in html and "40 / 40" in html
+    rows = runs.compare([kto_run, finished_tiny_run])[1]
+    row = next(r for r in rows if r["run"] == kto_run.id)
+    assert row["good answers more likely"] == results["good_gained"] and row["validation reward margin"] > 0
+
+
 def test_every_label_form_trains_and_the_trainer_reads_the_labels(tmp_path, tiny_model_dir):
     forms = [(True, True), ("1", True), ("👍🏼", True), ("good", True), ("up", True),
              (False, False), (0, False), ("👎", False), ("bad", False), ("thumbs down", False)]
