@@ -67,7 +67,6 @@ DPO_LEVERS = {  # engine with one lever at a time: (reference once, compact head
     "+ eager attention": (False, False, "fp32", "auto"),
     "all four": (True, True, "bf16", "auto"),
 }
-QUICK_DPO_STEPS = 30  # the one-off reference pass spread over the quick DPO preset's steps
 
 
 def load_config(path, steps: int, dropout: float | None, method: str = "lora"):
@@ -150,7 +149,8 @@ def worker(spec: dict) -> dict:
             "precision": "bf16" if trainer.args.bf16 else "fp32", "longest_batch": max(lengths),
             "padded_tokens_per_step": statistics.mean(lengths) * 2 * config.training.batch_size,
             "compact": _compact_on(), "build_s": build_s, "reference_s": sum(reference_s),
-            "rows": len(trainer.train_dataset)}
+            "rows": len(trainer.train_dataset),
+            "pairs_per_step": config.training.batch_size * config.training.grad_accum}
 
 
 def _override(levers, spec):
@@ -294,11 +294,15 @@ def pairs_table(args, flops_per_token: float, peaks: dict) -> None:
     print(f"\nratio engine / plain DPOTrainer (library defaults), per step: {ratio:.2f}x")
     print(f"ratio engine / plain without activation checkpointing: "
           f"{engine['tokens_per_s'] / results['plain_no_ckpt']['tokens_per_s']:.2f}x")
-    once = engine["reference_s"]
-    spread = engine["step_s"] + once / QUICK_DPO_STEPS
-    print(f"the engine's one-off reference pass: {once:.1f} s for {engine['rows']} pairs; spread over the quick "
-          f"preset's {QUICK_DPO_STEPS} steps: {engine['step_s']:.2f} + {once / QUICK_DPO_STEPS:.2f} s a step, "
-          f"ratio {plain['step_s'] / spread:.2f}x in seconds per step (the same real tokens)")
+    # The pass scores only the pairs the run draws (steps x batch), so its cost per step is the same for any number
+    # of steps: per pair scored, times the pairs a step draws.
+    once, batch = engine["reference_s"], engine["pairs_per_step"]
+    scored = min(engine["rows"], args.steps * batch)
+    spread = engine["step_s"] + once / scored * batch
+    print(f"the engine's one-off reference pass: {once:.1f} s for the {scored} pairs this run draws "
+          f"({once / scored:.2f} s a pair); per step of {batch} pairs: {engine['step_s']:.2f} + "
+          f"{once / scored * batch:.2f} s, ratio {plain['step_s'] / spread:.2f}x in seconds per step with the pass "
+          f"(the same real tokens)")
     same, every = results["engine_fp32"], results["engine_fp32_every_step"]
     print(f"padded/real tokens per step: plain {plain['padded_tokens_per_step'] / plain['tokens_per_step']:.2f}, "
           f"engine {engine['padded_tokens_per_step'] / engine['tokens_per_step']:.2f}")

@@ -106,7 +106,7 @@ def test_the_reward_is_built_by_clicking_and_said_as_a_sentence():
                                                        "all": False, "weight": 1.0}]
     assert "+1 if it contains one of 'sorry', 'apologise'" in texts(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Steps"] == "30"
+    assert metrics["Steps"] == "20"  # the quick preset
 
 
 def test_the_preview_on_the_settings_page_flags_a_reward_with_no_signal(tiny_model_dir):
