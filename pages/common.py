@@ -252,8 +252,9 @@ def show_in_full(rows: list[dict], key: str) -> None:
         first = next((str(v) for v in rows[i].values() if isinstance(v, str) and v.strip()), "")
         return f"{i + 1}. {' '.join(first.split())[:70]}"
 
-    i = st.selectbox(t("See a row in full"), range(len(rows)), format_func=name, key=f"in_full.{key}.{len(rows)}")
-    with st.container(border=True):
+    with st.container(border=True, key=f"in_full_{key}"):  # the key marks what is shown as data (tests)
+        i = st.selectbox(t("See a row in full"), range(len(rows)), format_func=name,
+                         key=f"in_full.{key}.{len(rows)}")
         for column, value in rows[i].items():
             st.markdown(f"**{answer_markdown(column)}**")
             st.markdown(answer_markdown(value if value is not None else ""))
