@@ -8,8 +8,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+from .generation import resolve
 from .i18n import msg
-from . import models, warm
+from . import models, runs, warm
 from .runs import Run
 from .settings import GenerationSettings
 
@@ -25,6 +26,8 @@ class ChatModels:
         if final is None:
             raise FileNotFoundError(msg("This run has no trained model yet: let it finish first."))
         self.run_id = run.id
+        # a setting of 0 leaves the answer length to the run's data (recorded at training start)
+        self.answer_tokens = runs.answer_settings(run, config).max_new_tokens
         self.base, self.tokenizer, _ = models.load(config.model.name, config.model.allow_pickle)
         if final == run.adapter_dir:
             self.tuned = PeftModel.from_pretrained(self.base, str(final)).eval()
@@ -42,6 +45,7 @@ class ChatModels:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
+        settings = resolve(settings, self.answer_tokens)
         model = self.tuned
         switch = contextlib.nullcontext()
         if which == "base":

@@ -242,6 +242,9 @@ def cmd_check(args) -> int:
         print(t("answers marked good / bad in training: {good} / {bad}; median answer tokens good {good_median}, bad "
                 "{bad_median}", good=s["good"], bad=s["bad"], good_median=s["good_median"],
                 bad_median=s["bad_median"]))
+    from .generation import answer_tokens, length_note
+
+    print(render(length_note(config.generation.max_new_tokens, answer_tokens(s))))
     for finding in data.plain_findings(s):
         print("-", render(finding))
     for advice in (config.method_info.advice(config, s) if config.method_info.advice else []):

@@ -47,6 +47,7 @@ def evaluate_run(run: Run, rows: int | None = None, progress=None, stop: threadi
     if run.final_dir() is None:
         raise FileNotFoundError(msg("This run has no trained model yet: let it finish first."))
     start = runs.start_adapter(config) if config.method.start_from else None
+    config.generation = runs.answer_settings(run, config)  # the length recorded at training start
     results, table, base_general, tuned_general = method.evaluate(
         run, config, examples, train_rows, lambda total: progress_reporter(run, total, progress), stop, start=start)
     results["method"] = method.name

@@ -8,7 +8,7 @@ import html
 from datetime import datetime
 from pathlib import Path
 
-from . import arena, charts, data, everyday, export, i18n, models
+from . import arena, charts, data, everyday, export, i18n, models, runs
 from .i18n import msg, t
 from .markup import figure as _figure
 from .markup import pct as _pct
@@ -42,7 +42,17 @@ def plain_settings(run: Run) -> str:
               examples=tr.batch_size * tr.grad_accum, lr=tr.learning_rate, schedule=tr.lr_scheduler,
               max_length=tr.max_length, loss_on=t("Loss was computed on the answers only.") if m.answers_only else
               t("Loss was computed on whole examples."),
-              minutes=status.get("final", {}).get("runtime_s", 0) / 60) + everyday_sentence(run)
+              minutes=status.get("final", {}).get("runtime_s", 0) / 60) + answers_sentence(run) + everyday_sentence(run)
+
+
+def answers_sentence(run: Run) -> str:
+    """How long the answers of the evaluation could be, and where that number came from."""
+    config = run.config()
+    tokens = runs.answer_settings(run, config).max_new_tokens
+    if config.generation.max_new_tokens:
+        return " " + t("Answers were written up to {tokens} tokens long, as set.", tokens=tokens)
+    return " " + t("Answers were written up to {tokens} tokens long, measured from the answers of the training "
+                   "file.", tokens=tokens)
 
 
 def everyday_sentence(run: Run) -> str:

@@ -6,6 +6,7 @@ after transformers has finished saving it, so a half-written checkpoint is never
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -17,7 +18,9 @@ from pathlib import Path
 from .i18n import N_, Message, msg
 from .paths import inside, read_json, runs_dir, safe_name, write_atomic, write_json
 from .checkpoints import checkpoint_ok
+from .generation import answer_tokens, resolve
 from .models import ModelError
+from .sections import GenerationSettings
 from .settings import RunConfig
 
 STATES = ["queued", "running", "finished", "stopped", "diverged", "failed", "interrupted"]
@@ -229,6 +232,26 @@ def compare(selected: list["Run"]) -> tuple[list[dict], list[dict]]:
                         "minutes": round(final.get("runtime_s", 0) / 60, 1) if final else None,
                         **configs[run.id].method_info.views.compare_columns(results, final)})
     return settings, metrics
+
+
+def measured_answer_tokens(config: RunConfig) -> int:
+    """The answer length measured from the config's training file with its model's tokenizer
+    (engine.generation.answer_tokens); the same statistics the Settings page shows."""
+    from . import data, models
+
+    loaded, train_rows, val_rows, _ = data.prepare(config.data)
+    tokenizer = models.load_tokenizer(models.resolve(config.model.name, config.model.allow_pickle))
+    return answer_tokens(data.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows))
+
+
+def answer_settings(run: Run, config: RunConfig | None = None) -> GenerationSettings:
+    """The run's answer settings with the answer length decided: the config's number when set; else the one
+    recorded when training started; else (a run trained before it was recorded) measured now from the data."""
+    config = config or run.config()
+    if config.generation.max_new_tokens:
+        return dataclasses.replace(config.generation)
+    recorded = run.status().get("answer_tokens")
+    return resolve(config.generation, int(recorded) if recorded else measured_answer_tokens(config))
 
 
 def start_adapter(config: RunConfig) -> Path:

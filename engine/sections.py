@@ -143,7 +143,10 @@ class TrainingSettings:
 class GenerationSettings:
     """How answers are generated in evaluation and chat."""
 
-    max_new_tokens: int = setting(64, "Longest answer, in tokens.", min=1, max=4096, label=N_("Max new tokens"))
+    max_new_tokens: int = setting(0, "Longest answer, in tokens. 0: from your data, a little more than the usual "
+                                  "longest answer of your training file (the 95th percentile of the answers' "
+                                  "lengths × 1.25 + 8, between 16 and 512).", min=0, max=4096,
+                                  label=N_("Max new tokens"))
     temperature: float = setting(0.0, "0 always picks the likeliest word (repeatable); higher is more varied.",
                                  min=0.0, max=2.0, label=N_("Temperature"))
     top_p: float = setting(0.9, "With temperature above 0: sample only from the likeliest words making up this "

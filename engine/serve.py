@@ -29,7 +29,7 @@ import uuid
 from dataclasses import dataclass, field, fields
 
 from .i18n import N_, msg
-from .runs import Run
+from .runs import Run, answer_settings
 from .fields import SettingsError, check_value, coerce, setting
 from .sections import GenerationSettings
 
@@ -121,10 +121,11 @@ def load_models(found: list[Run], loader=None) -> dict[str, Served]:
             raise ServeError(msg("Run {run} has no trained model yet: let it finish first.", run=run.id))
         chat = loader(run)
         config = configs[run.id]
-        served[run.id] = Served(run.id, run, "tuned", chat, config.generation, run.id)
+        generation = answer_settings(run, config)  # the answer length the run's data gave, unless set
+        served[run.id] = Served(run.id, run, "tuned", chat, generation, run.id)
         base = "base" if one_base else f"{run.id}:base"
         if base not in served:
-            served[base] = Served(base, run, "base", chat, config.generation, config.model.name)
+            served[base] = Served(base, run, "base", chat, generation, config.model.name)
     return served
 
 

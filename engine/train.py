@@ -57,6 +57,9 @@ def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) 
         else:
             run = _Silent(run)
         config = run.config().validate()
+        if main and not config.generation.max_new_tokens and not run.status().get("answer_tokens"):
+            # measured once here, so the run's evaluation, chat, serving and report use one answer length
+            run.set_status("running", answer_tokens=runs.measured_answer_tokens(config))
         trainer, studio = build_trainer(run, stop, callbacks, on_record, resuming=checkpoint is not None)
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         step = trainer.state.global_step

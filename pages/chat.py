@@ -1,7 +1,9 @@
 import streamlit as st
 
 from engine.chat import ChatModels
-from engine.i18n import t
+from engine.generation import length_note
+from engine.i18n import render, t
+from engine.markup import answer_markdown
 from pages.common import config as user_config
 from pages.common import explain, pick_run, setting_widget, settings_rows
 
@@ -30,6 +32,7 @@ cfg = user_config()
 with st.expander(t("Answer settings")):
     for row in settings_rows("generation", skip=("eval_rows",)):
         setting_widget(cfg, row)
+    st.caption(render(length_note(cfg.generation.max_new_tokens, pair.answer_tokens)))
     system = st.text_input(t("System prompt"), run.config().data.system_prompt,
                            help=t("An instruction the model sees before the conversation; use the one it was "
                                   "trained with for the fairest comparison."))
@@ -52,7 +55,7 @@ for turn in history:
     for col, which in ((tuned_col, "tuned"), (base_col, "base")):
         with col:
             st.chat_message("user").text(turn["user"])
-            st.chat_message("assistant").text(turn[which])
+            st.chat_message("assistant").markdown(answer_markdown(turn[which]))  # line breaks, indentation kept
 
 prompt = st.chat_input(t("Type a message"))
 if prompt:
@@ -61,5 +64,9 @@ if prompt:
         with col:
             st.chat_message("user").text(prompt)
             with st.chat_message("assistant"):
-                answers[which] = st.write_stream(pair.stream(messages(which, prompt), cfg.generation, which))
-    history.append({"user": prompt, **{k: str(v) for k, v in answers.items()}})
+                shown, text = st.empty(), ""
+                for piece in pair.stream(messages(which, prompt), cfg.generation, which):
+                    text += piece
+                    shown.markdown(answer_markdown(text))
+                answers[which] = text.strip()
+    history.append({"user": prompt, **answers})

@@ -12,6 +12,7 @@ from engine import data, i18n, jobs, models, runs
 from engine.paths import uploads_dir
 from engine.export import ExportError
 from engine.i18n import render, t
+from engine.markup import answer_markdown
 from engine.settings import RunConfig, SettingsError, describe, set_value
 
 def _leave_folder_mode() -> None:
@@ -239,6 +240,24 @@ def step_states() -> dict[str, bool]:
     job = manager().current()
     return {"dataset": bool(cfg.data.train_file), "model": bool(st.session_state.get("model_chosen")),
             "settings": bool(st.session_state.get("settings_seen")), "run": job is not None}
+
+
+def show_in_full(rows: list[dict], key: str) -> None:
+    """One row of a results table in full: a table cell shows an answer on one line, here its line breaks and
+    indentation show (code written without Markdown fences stays code)."""
+    if not rows:
+        return
+
+    def name(i: int) -> str:
+        first = next((str(v) for v in rows[i].values() if isinstance(v, str) and v.strip()), "")
+        return f"{i + 1}. {' '.join(first.split())[:70]}"
+
+    with st.container(border=True, key=f"in_full_{key}"):  # the key marks what is shown as data (tests)
+        i = st.selectbox(t("See a row in full"), range(len(rows)), format_func=name,
+                         key=f"in_full.{key}.{len(rows)}")
+        for column, value in rows[i].items():
+            st.markdown(f"**{answer_markdown(column)}**")
+            st.markdown(answer_markdown(value if value is not None else ""))
 
 
 def pick_run(label: str | None = None, finished_only: bool = True) -> runs.Run | None:

@@ -5,7 +5,7 @@ from engine import everyday, i18n, jobs
 from engine.runs import load_results
 from engine.i18n import render, t
 from engine.paths import read_json
-from pages.common import explain, pick_run
+from pages.common import explain, pick_run, show_in_full
 
 st.title(t("Evaluate"))
 st.markdown(t("Did it work? The model as it started and your fine-tuned model answer the same held-out rows."))
@@ -66,7 +66,9 @@ if note:
 right.plotly_chart(views.summary_chart(results), width="stretch")
 
 st.subheader(t("Side by side"))
-st.dataframe(pd.DataFrame(views.side_by_side(results)), hide_index=True, width="stretch", height=420)
+side_by_side = views.side_by_side(results)
+st.dataframe(pd.DataFrame(side_by_side), hide_index=True, width="stretch", height=420)
+show_in_full(side_by_side, "side")
 
 if results.get("general_table"):
     st.subheader(t("Did it forget what it knew?"))
@@ -77,6 +79,7 @@ if results.get("general_table"):
         if config.method_info.mixes_everyday else None
     if advice:
         st.info(render(advice), icon=":material/lightbulb:")
-    st.dataframe(pd.DataFrame(results["general_table"]).rename(columns=views.general_columns()), hide_index=True,
-                 width="stretch")
+    general_rows = [{views.general_columns().get(k, k): v for k, v in row.items()} for row in results["general_table"]]
+    st.dataframe(pd.DataFrame(general_rows), hide_index=True, width="stretch")
+    show_in_full(general_rows, "general")
 st.caption(t("{rows} rows in {seconds:.0f} s.", rows=results["rows"], seconds=results["seconds"]))

@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from engine import evaluate, i18n, jobs, preflight
+from engine import evaluate, generation, i18n, jobs, preflight
 from engine.i18n import render, t
 from engine.sections import ADAPTER_WEIGHTS
 from engine.settings import PRESET_TEXT
@@ -82,6 +82,13 @@ if cfg.method_info.preview:  # the method's own settings at work, before trainin
     method_preview(cfg, cfg.method_info.preview)
 st.subheader(t("Answers in evaluation and chat"))
 form("generation")
+measured = None
+if cfg.data.train_file and not st.session_state.get("setting_errors"):
+    try:
+        measured = generation.answer_tokens(data_stats(cfg)[3])
+    except Exception:  # the pre-flight check below says what is wrong with the data
+        pass
+st.caption(render(generation.length_note(cfg.generation.max_new_tokens, measured)))
 
 st.subheader(t("Pre-flight check"))
 errors = st.session_state.get("setting_errors", set())

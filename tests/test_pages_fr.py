@@ -41,8 +41,9 @@ def visible_texts(at: AppTest) -> list[str]:
     """What a person reads: titles, prose, alerts, labels, help texts, options, metrics and table headers (not
     the data itself: table cells, chat messages, the example rendered as the model sees it, code blocks)."""
     texts = []
+    shown_data = data_rows_in_full(at)
     for kind in ("title", "header", "subheader", "caption", "info", "warning", "error", "success", "markdown"):
-        texts += [e.value for e in getattr(at, kind) if "<span" not in str(e.value)]
+        texts += [e.value for e in getattr(at, kind) if "<span" not in str(e.value) and id(e) not in shown_data]
     for kind in ("button", "selectbox", "radio", "number_input", "text_input", "text_area", "checkbox", "slider",
                  "toggle", "multiselect", "expander", "tabs", "metric", "chat_input", "download_button", "page_link"):
         for e in at.get(kind):
@@ -51,11 +52,27 @@ def visible_texts(at: AppTest) -> list[str]:
                 value = getattr(proto, field, None) if field and proto is not None else None
                 if isinstance(value, str) and value:
                     texts.append(value)
-            if kind in ("radio", "selectbox") and e.options:
+            if kind in ("radio", "selectbox") and e.options and id(e) not in shown_data:
                 texts += [str(o) for o in e.options]
     for frame in at.dataframe:
         texts += [str(c) for c in frame.value.columns]
     return texts
+
+
+def data_rows_in_full(at: AppTest) -> set[int]:
+    """The elements of the Evaluate page's "see a row in full" boxes (pages.common.show_in_full): the data's own
+    text, as in the table cells (the box's label and the table's columns are checked elsewhere)."""
+    found: set[int] = set()
+
+    def walk(block, inside: bool) -> None:
+        for child in getattr(block, "children", {}).values():
+            marked = inside or "-in_full_" in str(getattr(getattr(child, "proto", None), "id", ""))
+            if marked:
+                found.add(id(child))
+            walk(child, marked)
+
+    walk(at.main, False)
+    return found
 
 
 def english_left(texts: list[str], data_columns=()) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..i18n import msg, t
 from .. import models, warm
 from ..paths import read_json, write_atomic
-from ..runs import Run
+from ..runs import Run, answer_settings
 
 
 def export_dir(run: Run) -> Path:
@@ -106,7 +106,7 @@ def gguf_export(run: Run, out_type: str = "f16", progress=None) -> dict:
     report(0.92, msg("writing the Modelfile and the zip"))
     config = run.config()
     tokenizer = models.load_tokenizer(merged)
-    text = modelfile(file_name, tokenizer, config.data.system_prompt, config.generation)
+    text = modelfile(file_name, tokenizer, config.data.system_prompt, answer_settings(run, config))
     write_atomic(out / "Modelfile", text)
     commands = gguf_commands(name, file_name)
     write_atomic(out / "README.md", gguf_readme(run, file_name, out_type, commands))

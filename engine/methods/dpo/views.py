@@ -1,14 +1,12 @@
 """How a DPO run looks: its live preference charts, its held-out pair results, report and model-card parts."""
 from __future__ import annotations
 
-import html
-
 import plotly.graph_objects as go
 
 from ... import i18n
 from ...charts import bar_layout, layout, thin
 from ...i18n import N_, percent, t
-from ...markup import num, pct, table
+from ...markup import answer_cell, num, pct, table
 
 SERIES = {  # chart -> (title, y axis, [(metrics key, trace label)]), as msgids
     "margins": (N_("Reward margin: chosen minus rejected (higher is better)"), N_("margin"),
@@ -122,7 +120,7 @@ def report_parts(results: dict, examples: int):
         [t("own answers closer to the chosen ones"), pct(base["closer_to_chosen"]), pct(tuned["closer_to_chosen"])],
     ])
     picked = sorted(results["table"], key=lambda r: (-(r["tuned_closer"] - r["base_closer"]), r["row"]))[:examples]
-    rows = [[f"<pre>{html.escape(r[k])}</pre>" for k in ("prompt", "base", "tuned", "chosen")] for r in picked]
+    rows = [[answer_cell(r[k]) for k in ("prompt", "base", "tuned", "chosen")] for r in picked]
     return (headline, metrics, rows, [t("prompt"), t("before"), t("after"), t("preferred answer (chosen)")],
             t("each example is a prompt with a better (chosen) and a worse (rejected) answer."))
 

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from ... import i18n
 from ...charts import bar_layout, layout, thin
 from ...i18n import N_, percent, t
-from ...markup import num, pct, table
+from ...markup import answer_cell, num, pct, table
 from . import checks
 from .evaluate import pass_rates
 
@@ -171,7 +171,7 @@ def report_parts(results: dict, examples: int):
     rows += [[html.escape(name), pct(b), pct(a)] for name, b, a in zip(_check_names(results), before, after)]
     metrics = table(["", t("before"), t("after (GRPO)")], rows)
     picked = sorted(results["table"], key=lambda r: (-(r["tuned_reward"] - r["base_reward"]), r["row"]))[:examples]
-    example_rows = [[f"<pre>{html.escape(str(r[k]))}</pre>" for k in ("prompt", "base", "tuned", "expected")]
+    example_rows = [[answer_cell(r[k]) for k in ("prompt", "base", "tuned", "expected")]
                     for r in picked]
     return (headline, metrics, example_rows, [t("prompt"), t("before"), t("after"), t("expected")],
             t("each example is a prompt (with the expected answer when the data has one); the model writes its own "

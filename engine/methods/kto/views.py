@@ -2,14 +2,12 @@
 held-out results (did good answers gain probability and bad ones lose it?), report and model-card parts."""
 from __future__ import annotations
 
-import html
-
 import plotly.graph_objects as go
 
 from ... import i18n
 from ...charts import bar_layout, layout, thin
 from ...i18n import N_, percent, t
-from ...markup import pct, table
+from ...markup import answer_cell, pct, table
 
 SERIES = {  # chart -> (title, y axis, [(metrics key, trace label)]), as msgids
     "rewards": (N_("Rewards of good and bad answers (good should rise, bad fall)"), N_("reward"),
@@ -141,7 +139,7 @@ def report_parts(results: dict, examples: int):
     ])
     good = [r for r in results["table"] if r["label"]] or results["table"]
     picked = sorted(good, key=lambda r: (-(r["tuned_logp"] - r["base_logp"]), r["row"]))[:examples]
-    rows = [[f"<pre>{html.escape(r[k])}</pre>" for k in ("prompt", "base", "tuned", "answer")] for r in picked]
+    rows = [[answer_cell(r[k]) for k in ("prompt", "base", "tuned", "answer")] for r in picked]
     return (headline, metrics, rows, [t("prompt"), t("before"), t("after"), t("a good answer (👍)")],
             t("each example is a prompt with one answer marked good or bad."))
 

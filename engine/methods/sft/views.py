@@ -2,14 +2,12 @@
 and Compare. Its live charts are the shared ones (loss, learning rate, throughput, gradient norm)."""
 from __future__ import annotations
 
-import html
-
 import plotly.graph_objects as go
 
 from ... import i18n
 from ...charts import METRIC_NAMES, bar_layout
 from ...i18n import N_, percent, t
-from ...markup import num, pct, table
+from ...markup import answer_cell, num, pct, table
 
 
 def live_charts(metrics: list[dict]) -> list[go.Figure]:
@@ -88,7 +86,7 @@ def report_parts(results: dict, examples: int):
         [t("perplexity (lower is better)"), num(base["perplexity"], 2), "–", num(tuned["perplexity"], 2)],
     ])
     picked = sorted(results["table"], key=lambda r: (-(r["tuned_match"] - r["base_match"]), r["row"]))[:examples]
-    rows = [[f"<pre>{html.escape(r[k])}</pre>" for k in ("prompt", "base", "tuned", "expected")] for r in picked]
+    rows = [[answer_cell(r[k]) for k in ("prompt", "base", "tuned", "expected")] for r in picked]
     return (headline, metrics, rows, [t("prompt"), t("before"), t("after"), t("expected")],
             t("each example is a prompt and the answer we want."))
 
