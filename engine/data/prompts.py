@@ -16,11 +16,19 @@ SHAPE_NAMES = {"prompt_only": N_("prompts alone (no answers)")}
 PROMPT_COLUMNS = ("prompt", "question", "instruction")
 
 
+# Columns a prompt-only file may have besides its prompt. Any other column may be an answer under a name the
+# one-answer shapes do not know (question/reply): such a file goes to answers.py, which asks for the two columns.
+SIDE_COLUMNS = ("input", "system", "id")
+
+
 def detect_shape(columns: list[str]) -> str | None:
-    """A prompt column and nothing a one-answer or pair shape would read."""
-    if answers.detect_shape(columns) is None and col(columns, *PROMPT_COLUMNS):
-        return "prompt_only"
-    return None
+    """A prompt column, nothing a one-answer or pair shape would read, and no other column that could hold an
+    answer (shape 'prompt_only' chosen by hand reads any such file)."""
+    prompt = col(columns, *PROMPT_COLUMNS)
+    if answers.detect_shape(columns) is not None or prompt is None:
+        return None
+    others = [c for c in columns if c != prompt and c.lower() not in SIDE_COLUMNS]
+    return None if others else "prompt_only"
 
 
 def load(name: str, columns: list[str], rows: list[dict], problems: list, notes: list,

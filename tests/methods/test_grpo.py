@@ -421,3 +421,12 @@ def test_the_preflight_counts_the_answers_each_step_writes():
     assert preflight.preflight(config, 300, stats)["seconds"] < preflight.preflight(
         RunConfig.from_dict({"method": {"method": "grpo"}, "grpo": {"max_completion_length": 96,
                                                                     "num_generations": 8}}), 300, stats)["seconds"]
+
+
+def test_prompts_alone_are_detected_only_without_a_column_that_could_be_an_answer():
+    from engine.data import prompts
+
+    assert prompts.detect_shape(["instruction", "input"]) == "prompt_only"
+    assert prompts.detect_shape(["id", "question", "system"]) == "prompt_only"
+    assert prompts.detect_shape(["question", "reply"]) is None  # reply may be the answer: choose columns by hand
+    assert prompts.detect_shape(["prompt", "completion"]) is None  # a one-answer shape
