@@ -2,7 +2,6 @@
 both models' own answers to the held-out prompts."""
 from __future__ import annotations
 
-import contextlib
 import time
 
 from ... import models
@@ -11,6 +10,7 @@ from ...data.tokens import tokenize_example
 from ...generation import check_stop, generate
 from ...i18n import N_, msg
 from ...scoring import general_check, token_f1
+from .. import trainer as shared
 
 
 def answer_logps(model, tokenizer, examples: list[dict], max_length: int, batch_size: int = 8,
@@ -77,7 +77,7 @@ def evaluate(run, config, examples: list[dict], train_rows: list[dict], report_f
         model.load_adapter(str(start), adapter_name="start")
     prompts = [e["prompt"] for e in examples]
     length = config.training.max_length
-    with starting_point(model, start is not None):
+    with shared.starting_point(model, start is not None):
         base_logps = answer_logps(model, tokenizer, examples, length, stop=stop, progress=report(PHASES[0], 0))
         base = generate(model, tokenizer, prompts, gen, progress=report(PHASES[1], n), stop=stop)
         base_general = general_check(model, tokenizer, gen, stop)
@@ -100,17 +100,3 @@ def evaluate(run, config, examples: list[dict], train_rows: list[dict], report_f
               "tuned_margin": round(tm, 3), "base_closer": closer_to_chosen(b, e), "tuned_closer": closer_to_chosen(t, e)}
              for e, b, t, bm, tm in zip(examples, base, tuned, base_margins, tuned_margins)]
     return results, table, base_general, tuned_general
-
-
-@contextlib.contextmanager
-def starting_point(model, from_run: bool):
-    """The model as DPO started: the base (adapter off) or the starting run's adapter."""
-    if not from_run:
-        with model.disable_adapter():
-            yield
-        return
-    model.set_adapter("start")
-    try:
-        yield
-    finally:
-        model.set_adapter("default")

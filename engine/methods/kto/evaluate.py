@@ -3,7 +3,6 @@
 everyday-questions check (from the evaluation shell, engine/evaluate.py)."""
 from __future__ import annotations
 
-import contextlib
 import statistics
 import time
 
@@ -12,6 +11,7 @@ from ...data.tokens import prompt_key, tokenize_example
 from ...generation import check_stop, generate
 from ...i18n import N_, msg
 from ...scoring import general_check
+from .. import trainer as shared
 from . import balance
 from .trainer import unpaired
 
@@ -89,7 +89,7 @@ def evaluate(run, config, examples: list[dict], train_rows: list[dict], report_f
     model = PeftModel.from_pretrained(model, str(run.adapter_dir))
     if start is not None:
         model.load_adapter(str(start), adapter_name="start")
-    with starting_point(model, start is not None):
+    with shared.starting_point(model, start is not None):
         base_logps = answer_logps(model, tokenizer, scored, length, stop=stop, progress=report(PHASES[0], 0))
         base = generate(model, tokenizer, prompts, gen, progress=report(PHASES[1], n), stop=stop)
         base_general = general_check(model, tokenizer, gen, stop)
@@ -112,17 +112,3 @@ def evaluate(run, config, examples: list[dict], train_rows: list[dict], report_f
               "base_logp": round(b, 3), "tuned_logp": round(t, 3)}
              for a, b, t in zip(scored, base_logps, tuned_logps)]
     return results, table, base_general, tuned_general
-
-
-@contextlib.contextmanager
-def starting_point(model, from_run: bool):
-    """The model as KTO started: the base (adapter off) or the starting run's adapter."""
-    if not from_run:
-        with model.disable_adapter():
-            yield
-        return
-    model.set_adapter("start")
-    try:
-        yield
-    finally:
-        model.set_adapter("default")
