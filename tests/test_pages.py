@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine import jobs, runs
 from engine.settings import RunConfig
+from apptest import texts
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["home", "dataset", "model", "settings", "train", "runs"]
@@ -26,12 +27,6 @@ def open_page(page: str, config: RunConfig | None = None) -> AppTest:
 
 def no_traceback(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-
-
-def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [w.value for w in at.warning]
-    parts += [s.value for s in at.success] + [i.value for i in at.info] + [c.value for c in at.caption]
-    return "\n".join(map(str, parts))
 
 
 def ticket_config(**training) -> RunConfig:

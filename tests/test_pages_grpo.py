@@ -10,30 +10,11 @@ from streamlit.testing.v1 import AppTest
 
 from engine import i18n, jobs, report, runs, train
 from engine.settings import RunConfig
+from apptest import open_page, texts
 from conftest import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDERS = ROOT / "assets" / "data" / "order_extraction"
-
-
-def open_page(page: str, config: RunConfig | None = None, run_id: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=300)
-    if config is not None:
-        at.session_state["config"] = config
-    at.run()
-    if run_id:
-        at.session_state["run_id"] = run_id
-        at.query_params["run"] = run_id
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [w.value for w in at.warning]
-    parts += [s.value for s in at.success] + [i.value for i in at.info] + [c.value for c in at.caption]
-    return "\n".join(map(str, parts))
 
 
 def orders_config(method: str = "grpo") -> RunConfig:

@@ -6,30 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
-
 from engine.settings import RunConfig
+from apptest import open_page, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 FEEDBACK = ROOT / "assets" / "data" / "support_feedback"
-
-
-def open_page(page: str, config: RunConfig | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=300)
-    if config is not None:
-        at.session_state["config"] = config
-        at.session_state["data_source"] = "upload"  # the file of the config, not a demo
-    at.run()
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [w.value for w in at.warning]
-    parts += [s.value for s in at.success] + [i.value for i in at.info] + [c.value for c in at.caption]
-    return "\n".join(map(str, parts))
 
 
 def kto_config(train: Path, held: Path | None = None) -> RunConfig:
@@ -65,7 +46,7 @@ def test_an_hh_pair_is_shown_twice_as_the_model_reads_it(tmp_path, tokenizer):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     config = RunConfig.from_dict({"method": {"method": "dpo"}})
     config.data.train_file = str(path)
-    at = open_page("dataset", config)
+    at = open_page("dataset", config, upload=True)
     assert "60 usable examples out of 61 rows" in at.warning[0].value and "Human: … Assistant: …" in at.warning[0].value
     shown = texts(at)
     assert "**chosen (preferred)**" in shown and "**rejected**" in shown
@@ -75,6 +56,6 @@ def test_an_hh_pair_is_shown_twice_as_the_model_reads_it(tmp_path, tokenizer):
 
 
 def test_the_settings_page_explains_the_balance(tokenizer):
-    at = open_page("settings", kto_config(FEEDBACK / "train.jsonl", FEEDBACK / "test.jsonl"))
+    at = open_page("settings", kto_config(FEEDBACK / "train.jsonl", FEEDBACK / "test.jsonl"), upload=True)
     assert "194 good and 106 bad answers: training weighs each good answer 1 and each bad one 1.83" in texts(at)
     assert "Balance good and bad" in [c.label for c in at.checkbox]
