@@ -242,6 +242,11 @@ def cmd_check(args) -> int:
         print(t("answers marked good / bad in training: {good} / {bad}; median answer tokens good {good_median}, bad "
                 "{bad_median}", good=s["good"], bad=s["bad"], good_median=s["good_median"],
                 bad_median=s["bad_median"]))
+    from .preflight import plan_for, plan_words
+
+    planned = plan_for(config, len(train_rows), s)
+    for words in plan_words(planned) if planned else []:
+        print(render(words))
     from .generation import answer_tokens, length_note
 
     print(render(length_note(config.generation.max_new_tokens, answer_tokens(s))))

@@ -6,9 +6,9 @@ import math
 import shutil
 import time
 
-from . import methods, models, warm
+from . import methods, models, pace, plan, warm
 from .data import ANSWERS, PAIRS, DataError
-from .i18n import msg
+from .i18n import Message, msg
 from .paths import home
 from .settings import RunConfig
 
@@ -196,43 +196,77 @@ def steps_for(config: RunConfig, train_rows: int) -> int:
     return max(1, math.ceil(per_epoch * t.epochs))
 
 
-def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
-    """Steps, time, memory and disk for this config on this device, with plain verdicts.
-
-    stats: the data's token statistics (stats.compute_stats): mean and longest row, validation rows."""
+def costs(config: RunConfig, train_rows: int, stats: dict) -> dict:
+    """Estimated seconds of one training step, of one validation pass and of the one-off work before the first
+    step (a frozen reference scoring the rows once), with the rows a pass goes over (the everyday mix included)."""
     from . import everyday, speed
 
     device = models.device_info()
     shape = model_shape(config.model.name)
-    t, m, method = config.training, config.method, config.method_info
+    t, method = config.training, config.method_info
     levers = speed.choose(device, t.precision, t.max_length)
     extra = everyday.rows_to_add(t.everyday_share, train_rows, method.mixes_everyday)
     if stats.get("kind") == PAIRS:
         train_rows *= method.rows_per_pair  # a method may read each pair as several rows
-    steps = steps_for(config, train_rows + extra)
+    rows = train_rows + extra
     mean_tokens = min(stats.get("mean") or t.max_length, t.max_length)
-    flops_per_token = step_flops(config) * shape["parameters"]
     sequences = method.sequences_per_row
     rate = matmul_rate(levers.precision) * MEASURED_SHARE[levers.precision]
-    seconds = steps * t.batch_size * t.grad_accum * sequences * mean_tokens * flops_per_token / rate
+    step_s = t.batch_size * t.grad_accum * sequences * mean_tokens * step_flops(config) * shape["parameters"] / rate
     if t.gradient_checkpointing:
-        seconds *= 1.3
-    # Validation: a forward pass (a third of a training step's work) over the held-out rows, at the start and
-    # every eval_every steps.
-    passes = 1 + steps // t.eval_every if stats.get("val_rows") else 0
+        step_s *= 1.3
+    # Validation: a forward pass (a third of a training step's work) over the held-out rows; a frozen reference
+    # scores them too, at every validation unless it scores them once before training.
     val_rows = stats.get("val_rows", 0)
     forward = sequences * mean_tokens * 2 * shape["parameters"] / rate  # one forward pass of one row
-    if method.reference_once:  # the frozen reference scores the rows the steps draw and the validation rows once
-        drawn = min(train_rows + extra, steps * t.batch_size * t.grad_accum)
-        seconds += (drawn + val_rows) * method.reference_forwards * forward
-    else:  # a frozen reference scores the validation rows at every validation too
-        seconds += passes * val_rows * method.reference_forwards * forward
-    seconds += passes * val_rows * forward
+    eval_s = val_rows * forward * (1 + (0 if method.reference_once else method.reference_forwards))
+    ref_row_s = method.reference_forwards * forward if method.reference_once else 0.0
+    once_s = (rows + val_rows) * ref_row_s  # the most it costs: every row drawn
     if method.estimate_seconds is not None:  # a method whose steps write answers estimates its own time
-        seconds = method.estimate_seconds(config, shape, rate, stats, steps)
+        one, two = (method.estimate_seconds(config, shape, rate, stats, n) for n in (1, 2))
+        step_s, eval_s, once_s, ref_row_s = two - one, max(one - (two - one), 0.0) / 2, 0.0, 0.0
+    name = pace.key(config, device.kind, levers.precision)
+    factor = pace.factors(name)  # this machine's measured pace against the formula
+    return {"step_s": step_s * factor["step"], "eval_s": eval_s * factor["eval"] if val_rows else 0.0,
+            "once_s": once_s, "ref_row_s": ref_row_s, "val_rows": val_rows, "rows": rows,
+            "pace": {"key": name, **factor},
+            "extra": extra, "levers": levers, "shape": shape, "rate": rate}
+
+
+def plan_for(config: RunConfig, train_rows: int, stats: dict, processes: int = 1) -> dict | None:
+    """The time budget's plan (engine/plan.py) for this data on this device, or None without a budget."""
+    t = config.training
+    if not t.minutes:
+        return None
+    c = costs(config, train_rows, stats)
+    made = plan.make_plan(t.minutes * 60 - c["once_s"], c["rows"], t.batch_size * t.grad_accum * processes,
+                          c["step_s"], c["eval_s"])
+    return {**made, "pace": c["pace"]}
+
+
+def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
+    """Steps, time, memory and disk for this config on this device, with plain verdicts.
+
+    stats: the data's token statistics (stats.compute_stats): mean and longest row, validation rows."""
+    from . import everyday
+
+    device = models.device_info()
+    t, m, method = config.training, config.method, config.method_info
+    c = costs(config, train_rows, stats)
+    shape, levers, extra = c["shape"], c["levers"], c["extra"]
+    planned = plan_for(config, train_rows, stats)
+    if planned:
+        steps, seconds = planned["steps"], planned["seconds"] + c["once_s"]
+    else:
+        steps = steps_for(config, c["rows"])
+        drawn = min(c["rows"], steps * t.batch_size * t.grad_accum)  # the reference scores only the rows drawn
+        seconds = (steps * c["step_s"] + plan.validations(steps, t.eval_every) * c["eval_s"]
+                   + (drawn + c["val_rows"]) * c["ref_row_s"])
+        if method.estimate_seconds is not None:
+            seconds = method.estimate_seconds(config, shape, c["rate"], stats, steps)
     cached = not extra or everyday.cached_answers(config.model.name, config.model.allow_pickle) is not None
     if not cached:
-        seconds += everyday.generation_seconds(shape["parameters"], rate)
+        seconds += everyday.generation_seconds(shape["parameters"], c["rate"])
     trained = trained_parameters(shape, m.weights, m.lora_r)
     mismatch = methods.mismatch(m.method, stats.get("kind", ANSWERS))
     if mismatch:
@@ -245,4 +279,27 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
             "memory_sentence": sentence, "disk_needed_gb": disk_needed, "disk_free_gb": disk_free,
             "disk_ok": disk_needed < disk_free * 0.9, "device": device.describe(), "parameters": shape["parameters"],
             "trained_parameters": trained, "levers": levers.notes, "everyday_rows": extra,
-            "everyday_cached": cached, "advice": method.advice(config, stats) if method.advice else []}
+            "everyday_cached": cached, "advice": method.advice(config, stats) if method.advice else [],
+            "plan": planned, "train_rows": c["rows"]}
+
+
+def plan_words(planned: dict) -> list[Message]:
+    """The time plan in words, as the Settings page and `engine check` say it, with a warning when the budget
+    cannot cover one pass over the data."""
+    minutes, seconds = divmod(round(planned["seconds"]), 60)
+    took = msg("about {minutes} min {seconds:02d} s", minutes=minutes, seconds=seconds) if minutes else msg(
+        "about {seconds} s", seconds=seconds)
+    if planned["covers_pass"] and planned["passes"] >= 1:
+        words = [msg("About {passes} passes over your {rows} examples: {steps} steps, {took} with {checks} "
+                     "validations.", passes=round(planned["passes"], 1), rows=planned["rows"],
+                     steps=planned["steps"], took=took, checks=plan.validations(planned["steps"],
+                                                                                 planned["eval_every"]))]
+    else:
+        words = [msg("{steps} steps over {share:.0%} of your {rows} examples, {took} with {checks} validations.",
+                     steps=planned["steps"], share=planned["passes"], rows=planned["rows"], took=took,
+                     checks=plan.validations(planned["steps"], planned["eval_every"]))]
+    if not planned["covers_pass"]:
+        words.append(msg("The time budget cannot cover one pass over your examples here: the model will not see all "
+                         "of them. Give it more minutes (about {needed:.0f}), or use fewer, shorter examples.",
+                         needed=plan.minutes_for_pass(planned) + 0.5))
+    return words

@@ -234,14 +234,19 @@ def compare(selected: list["Run"]) -> tuple[list[dict], list[dict]]:
     return settings, metrics
 
 
-def measured_answer_tokens(config: RunConfig) -> int:
-    """The answer length measured from the config's training file with its model's tokenizer
-    (engine.generation.answer_tokens); the same statistics the Settings page shows."""
+def data_statistics(config: RunConfig) -> tuple[list[dict], dict]:
+    """(training rows, token statistics) of the config's data with its model's tokenizer: the same statistics the
+    Settings page shows, for the answer length and the time plan."""
     from . import data, models
 
     loaded, train_rows, val_rows, _ = data.prepare(config.data)
     tokenizer = models.load_tokenizer(models.resolve(config.model.name, config.model.allow_pickle))
-    return answer_tokens(data.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows))
+    return train_rows, data.compute_stats(loaded, tokenizer, config.training.max_length, train_rows, val_rows)
+
+
+def measured_answer_tokens(config: RunConfig) -> int:
+    """The answer length measured from the config's training file (engine.generation.answer_tokens)."""
+    return answer_tokens(data_statistics(config)[1])
 
 
 def answer_settings(run: Run, config: RunConfig | None = None) -> GenerationSettings:

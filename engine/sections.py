@@ -96,10 +96,16 @@ class TrainingSettings:
     preset: str = setting("quick", "Start from measured settings: 'quick' (a demo that finishes in minutes on a "
                           "laptop CPU), 'balanced', 'thorough'; 'custom' keeps your own values.",
                           choices=["quick", "balanced", "thorough", "custom"], label=N_("Preset"))
-    max_steps: int = setting(40, "Number of training steps. 0 means train for the number of epochs below.",
+    max_steps: int = setting(0, "Number of training steps, when the time budget is 0. 0 means train for the number "
+                             "of epochs below.",
                              min=0, max=1_000_000, label=N_("Max steps"))
     epochs: float = setting(1.0, "Passes over the training data (used when steps is 0).", min=0.01, max=100.0,
                             label=N_("Epochs"))
+    minutes: float = setting(2.0, "Train for about this many minutes, validation included: the plan turns them into "
+                             "whole passes over your examples from this machine's measured speed (corrected once the "
+                             "first steps are timed), several passes for a small file. 0: train for the steps or "
+                             "epochs above instead (setting either of them sets this to 0).", min=0.0, max=10_000.0,
+                             label=N_("Time budget (minutes)"))
     learning_rate: float = setting(1e-3, "How big each update is. Too high diverges, too low learns nothing.",
                                    min=1e-7, max=1e-1, label=N_("Learning rate"))
     batch_size: int = setting(8, "Examples per step on each device.", min=1, max=512, label=N_("Batch size"))
@@ -124,8 +130,15 @@ class TrainingSettings:
     log_every: int = setting(2, "Record the loss every this many steps.", min=1, max=10_000, advanced=True,
                              label=N_("Log every"))
     eval_every: int = setting(40, "Measure validation loss every this many steps, besides at the start and the "
-                              "end (one pass over 60 rows costs about as much as three training steps).",
+                              "end (one pass over 60 rows costs about as much as three training steps). With a time "
+                              "budget the plan chooses it: four validations after the start.",
                               min=1, max=100_000, advanced=True, label=N_("Eval every"))
+    keep_best: bool = setting(True, "Keep the model of the best validation score (the lowest validation loss), not "
+                              "the last one, when the last is worse.", label=N_("Keep the best model"))
+    stop_early: bool = setting(False, "Stop when it stops improving: end the run when the validation score has not "
+                               "improved for the number of validations below.", label=N_("Stop when it stops improving"))
+    patience: int = setting(2, "With 'stop when it stops improving': validations without improvement before the run "
+                            "ends.", min=1, max=100, advanced=True, label=N_("Patience (validations)"))
     save_every: int = setting(10, "Save a checkpoint every this many steps (what resume starts from).",
                               min=1, max=100_000, advanced=True, label=N_("Save every"))
     keep_checkpoints: int = setting(2, "How many recent checkpoints to keep on disk.", min=1, max=100,

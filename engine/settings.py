@@ -30,13 +30,18 @@ SECTIONS = {"data": DataSettings, "model": ModelSettings, "method": MethodSettin
 
 # What each preset is for, as the Settings page offers them: (short name, description).
 PRESET_TEXT = {
-    "quick": (N_("Quick demo"), N_("40 steps, finishes in about 2 minutes on a 2-core laptop CPU with short "
-                                   "examples. Shows clearly that the model learned your format.")),
-    "balanced": (N_("Balanced"), N_("One pass over all your examples. Better results; time grows with your data.")),
-    "thorough": (N_("Thorough"), N_("Three passes, a gentler learning rate and a larger adapter. For the best "
+    "quick": (N_("Quick demo"), N_("About 2 minutes of training on a 2-core laptop CPU, planned from your data: "
+                                   "several passes over a small file, as much of a large one as fits. Shows clearly "
+                                   "that the model learned your format.")),
+    "balanced": (N_("Balanced"), N_("About 6 minutes, planned the same way, with more passes where they help; stops "
+                                    "when it stops improving.")),
+    "thorough": (N_("Thorough"), N_("About 20 minutes, a gentler learning rate and a larger adapter. For the best "
                                     "model when you have time (or a GPU).")),
     "custom": (N_("Custom"), N_("Keep your own values below.")),
 }
+
+# Settings that, when changed, mean "train for this many steps or passes" instead of for a time budget.
+STEPS_INSTEAD = ("training.max_steps", "training.epochs")
 
 # The old `method.method` values that named weights: they meant the first method (learning answers) with them.
 LEGACY_WEIGHTS = ("lora", "qlora", "full")
@@ -126,6 +131,7 @@ class _Config:
             raise SettingsError(msg("training.preset: {value} is not one of {allowed}.", value=repr(preset),
                                     allowed=str(list(table) + ["custom"])))
         self.training.preset = preset
+        self.training.minutes = 0.0  # a preset without a time budget trains for its steps or epochs
         for section, values in table[preset].items():
             for key, value in values.items():
                 setattr(getattr(self, section), key, value)
@@ -169,6 +175,8 @@ def set_value(config, dotted: str, value) -> None:
                                 section=section, known=str(sorted(known))))
     typed = coerce(dotted, klass, known[key], value)
     check_value(dotted, klass, known[key], typed)
+    if dotted in STEPS_INSTEAD and typed != getattr(config.training, key):
+        config.training.minutes = 0.0  # steps or epochs given: the run trains for them, not for a time budget
     setattr(getattr(config, section), key, typed)
 
 

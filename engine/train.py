@@ -7,23 +7,73 @@ from its folder through the registry (engine/methods); what every trainer shares
 from __future__ import annotations
 
 import gc
+import shutil
 import threading
 import traceback
 
-from . import runs, warm
+from . import preflight, runs, warm
 from .data import DataError
 from .fields import SettingsError
+from .generation import answer_tokens
 from .i18n import N_, Message, msg
+from .methods import planned
 from .models import ModelError
 from .runs import Run
 
 
 def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), on_record=None,
-                  resuming: bool = False):
-    """The trainer of this run's method, with the studio callback; returns (trainer, callback)."""
+                  resuming: bool = False, plan: dict | None = None):
+    """The trainer of this run's method, with the studio callback, following the run's time plan when it has one
+    and keeping its best model; returns (trainer, callback), the callback's `best` holding the best model's keeper."""
     config = run.config().validate()
+    if plan:
+        config.training.max_steps = planned.trainer_steps(plan)
+        config.training.eval_every = plan["eval_every"]
     start = runs.start_adapter(config) if config.method.start_from else None
-    return config.method_info.build_trainer(run, config, stop, callbacks, on_record, resuming, start=start)
+    method = config.method_info
+    best = planned.BestCallback(run, config, method.best_metric, method.best_higher)
+    follow = [planned.PlanCallback(run, plan, resuming)] if plan else []
+    trainer, studio = method.build_trainer(run, config, stop, [*callbacks, *follow, best], on_record, resuming,
+                                           start=start)
+    for callback in (*follow, best):
+        callback.trainer = trainer
+    if follow:
+        follow[0].follow(trainer.args, trainer.state)  # the schedule is rebuilt again once training begins
+    studio.best = best
+    return trainer, studio
+
+
+def run_plan(run: Run, config, main: bool) -> dict | None:
+    """The run's time plan (engine/plan.py), made once from its data at its first start and kept in status.json, so
+    that a resume follows the same plan; every process of a multi-process run takes the main one's. The answer
+    length for evaluation is measured from the same statistics and recorded with it."""
+    status = run.status()
+    wanted = config.training.minutes and not status.get("plan")
+    measure = not config.generation.max_new_tokens and not status.get("answer_tokens")
+    made = None
+    if main and (wanted or measure):
+        from accelerate import PartialState
+
+        train_rows, stats = runs.data_statistics(config)
+        fields = {"answer_tokens": answer_tokens(stats)} if measure else {}
+        if wanted:
+            made = fields["plan"] = preflight.plan_for(config, len(train_rows), stats, PartialState().num_processes)
+        run.set_status("running", **fields)
+    if not config.training.minutes:
+        return None
+    return shared_value(made or run.status().get("plan"))
+
+
+def shared_value(value):
+    """The main process's value in every process (one process: the value itself)."""
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list
+
+    if PartialState().num_processes == 1:
+        return value
+    box = [value]
+    broadcast_object_list(box)
+    return box[0]
 
 
 def train_run(run: Run, stop: threading.Event | None = None, resume: bool = False, callbacks=(),
@@ -57,10 +107,8 @@ def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) 
         else:
             run = _Silent(run)
         config = run.config().validate()
-        if main and not config.generation.max_new_tokens and not run.status().get("answer_tokens"):
-            # measured once here, so the run's evaluation, chat, serving and report use one answer length
-            run.set_status("running", answer_tokens=runs.measured_answer_tokens(config))
-        trainer, studio = build_trainer(run, stop, callbacks, on_record, resuming=checkpoint is not None)
+        plan = run_plan(run, config, main)
+        trainer, studio = build_trainer(run, stop, callbacks, on_record, resuming=checkpoint is not None, plan=plan)
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         step = trainer.state.global_step
         if studio.diverged:
@@ -84,16 +132,42 @@ def _train(run: Run, stop: threading.Event, resume: bool, callbacks, on_record) 
         out = run.adapter_dir if config.method.weights != "full" else run.model_dir
         if "ref" in (getattr(trainer.model, "peft_config", None) or {}):
             trainer.model.delete_adapter("ref")  # TRL's frozen copy of a starting adapter: not part of the result
-        trainer.save_model(str(out))  # by the main process only
+        kept = studio.best.kept(step)
+        if kept is None:
+            trainer.save_model(str(out))  # by the main process only
         if main:
-            trainer.processing_class.save_pretrained(str(out))
+            final.update(kept_figures(studio.best, step, kept, evals_seen=trainer.eval_dataset is not None))
+            if kept is None:
+                trainer.processing_class.save_pretrained(str(out))
+            else:  # an earlier validation was better than the last: its model is the result
+                shutil.rmtree(out, ignore_errors=True)
+                shutil.copytree(run.path / "best", out)
+            shutil.rmtree(run.path / "best", ignore_errors=True)
             run.clear_stop()
-        return run.set_status("finished", step=step, final=final, remaining_s=0,
-                              message=msg("Finished {steps} steps.", steps=step))
+        return run.set_status("finished", step=step, final=final, remaining_s=0, message=finished_message(
+            step, final))
     except Exception as err:  # every failure ends as a status with a plain reason, the trace in error.log
         name = "error.log" if main else f"error-{PartialState().process_index}.log"
         (run.path / name).write_text(traceback.format_exc(), encoding="utf-8")
         return run.set_status("failed", message=plain_reason(err), error=type(err).__name__)
+
+
+def kept_figures(best, step: int, kept: int | None, evals_seen: bool) -> dict:
+    """What the run kept, for status.json's final figures: the step, why, and the score it was kept for."""
+    if not evals_seen or best.step is None or not best.keep:
+        return {"kept_step": step, "kept_reason": "last", "stopped_early": best.stopped_early}
+    return {"kept_step": kept or step, "kept_reason": "best" if kept else "last_is_best", "kept_metric": best.metric,
+            "kept_value": round(best.value, 4), "stopped_early": best.stopped_early}
+
+
+def finished_message(step: int, final: dict) -> Message:
+    if final.get("stopped_early"):
+        return msg("Stopped early at step {steps}: validation stopped improving. Kept the model of step {kept}.",
+                   steps=step, kept=final["kept_step"])
+    if final.get("kept_reason") == "best":
+        return msg("Finished {steps} steps. Kept the model of step {kept}, whose validation was the best.",
+                   steps=step, kept=final["kept_step"])
+    return msg("Finished {steps} steps.", steps=step)
 
 
 def _evals(trainer) -> list[dict]:

@@ -86,7 +86,7 @@ def tiny_config(tmp_path, model_dir, **training):
     config.data.val_fraction = 0.2
     config.model.name = str(model_dir)
     config.training.preset = "custom"
-    values = dict(max_steps=12, batch_size=4, learning_rate=5e-3, max_length=128, log_every=1, eval_every=4,
+    values = dict(minutes=0.0, max_steps=12, batch_size=4, learning_rate=5e-3, max_length=128, log_every=1, eval_every=4,
                   save_every=3, keep_checkpoints=5, warmup_ratio=0.0, lr_scheduler="constant")
     values.update(training)
     for key, value in values.items():
@@ -142,7 +142,7 @@ def dpo_config(tmp_path, model_dir, **training):
     config.data.train_file, config.data.eval_file = str(train_file), str(held_file)
     config.model.name = str(model_dir)
     config.training.preset = "custom"
-    values = dict(max_steps=10, batch_size=4, learning_rate=5e-3, max_length=128, log_every=1, eval_every=5,
+    values = dict(minutes=0.0, max_steps=10, batch_size=4, learning_rate=5e-3, max_length=128, log_every=1, eval_every=5,
                   save_every=5, keep_checkpoints=5, warmup_ratio=0.0, lr_scheduler="constant")
     values.update(training)
     for key, value in values.items():

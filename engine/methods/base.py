@@ -45,6 +45,8 @@ class Method:
     # (config, model shape, training FLOP/s, data statistics, steps) -> seconds of training and validation, for a
     # method whose steps cost more than a forward and backward pass (writing answers); None: the shared estimate
     estimate_seconds: Callable | None = None
+    best_metric: str = "eval_loss"  # the validation figure whose best step the run keeps (engine/methods/planned.py)
+    best_higher: bool = False  # whether higher is better for it
 
     @property
     def kinds(self) -> tuple[str, ...]:

@@ -21,5 +21,5 @@ METHOD = Method(
     logged=("reward", "rewards/", "completions/", "kl", "frac_reward_zero_std", "eval_reward", "eval_rewards/",
             "eval_completions/", "eval_kl", "eval_frac_reward_zero_std"),
     final_metrics={"eval_reward": "eval_reward"}, phases=evaluate.PHASES, preview=preview,
-    estimate_seconds=trainer.estimate_seconds,
+    estimate_seconds=trainer.estimate_seconds, best_metric="eval_reward", best_higher=True,
 )
