@@ -72,7 +72,8 @@ def run_one(task: str, spec: dict, preset: str, model: str, sets: dict, rows: in
     final = status.get("final", {})
     entry = {"run": run.path.name, "state": status["state"], "steps": status.get("step"),
              "train_seconds": round(seconds, 1), "kept_step": final.get("kept_step"),
-             "kept_reason": final.get("kept_reason"), "passes": final.get("passes"),
+             "kept_reason": final.get("kept_reason"), "runtime_s": final.get("runtime_s"),
+             "passes": (run.status().get("plan") or {}).get("passes"),
              "val_loss_before": final.get("first_eval_loss"), "val_loss_after": final.get("eval_loss"),
              "metric": spec["metric"], "rows": spec["rows"],
              "settings": {k: getattr(config.training, k) for k in
@@ -118,14 +119,14 @@ def number(value) -> str:
 def table(results: dict) -> str:
     out = []
     for label, tasks in results.items():
-        out += [f"\n### {label}\n", "| task | rows | preset | steps (passes) | step kept | training time | "
+        out += [f"\n### {label}\n", "| task | rows | preset | steps (passes) | step kept | training + validation | "
                 "score base → tuned (metric) | everyday base → tuned |", "|---|---|---|---|---|---|---|---|"]
         for task, presets in tasks.items():
             for preset, r in presets.items():
                 steps = f"{r['steps']} ({number(r['passes'])})" if r.get("passes") is not None else str(r["steps"])
                 kept = ("–" if r.get("kept_step") is None else
                         f"{r['kept_step']}" + (f" ({r['kept_reason']})" if r.get("kept_reason") else ""))
-                secs = round(r["train_seconds"])
+                secs = round(r.get("runtime_s") or r["train_seconds"])  # training and validation: the budget
                 score = (f"{r['score_base']:.2f} → {r['score_tuned']:.2f} ({r['metric'].replace('_', ' ')})"
                          if r.get("score_tuned") is not None else r["state"])
                 everyday = (f"{r['everyday_base']:.0%} → {r['everyday_tuned']:.0%}"

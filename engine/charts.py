@@ -40,7 +40,7 @@ def layout(fig: go.Figure, title: str, y: str, log_y: bool = False) -> go.Figure
     return fig
 
 
-def loss_chart(metrics: list[dict], title: str | None = None) -> go.Figure:
+def loss_chart(metrics: list[dict], title: str | None = None, kept_step: int | None = None) -> go.Figure:
     train = thin([r for r in metrics if "loss" in r])
     val = [r for r in metrics if "eval_loss" in r]
     fig = go.Figure()
@@ -58,6 +58,9 @@ def loss_chart(metrics: list[dict], title: str | None = None) -> go.Figure:
     if val:
         fig.add_scatter(x=[r["step"] for r in val], y=[r["eval_loss"] for r in val], name=t("validation loss"),
                         mode="lines+markers", line=dict(color="#e6550d", width=3))
+    if kept_step is not None:  # the step whose model the run kept (its best validation)
+        fig.add_vline(x=kept_step, line=dict(color="#31a354", dash="dot"),
+                      annotation_text=t("kept: step {step}", step=kept_step))
     return layout(fig, title or t("Loss"), t("loss"))
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import arena, charts, data, everyday, export, i18n, models, runs
-from .i18n import msg, t
+from .i18n import msg, render, t
 from .markup import figure as _figure
 from .markup import pct as _pct
 from .markup import table as _table
@@ -33,16 +33,23 @@ def plain_settings(run: Run) -> str:
     how = (t("a LoRA adapter of rank {rank} (a small add-on; the original weights stay unchanged)", rank=m.lora_r)
            if m.weights != "full" else t("every weight of the model"))
     how += config.method_info.views.report_training(config)
-    length = (t("{steps} steps", steps=tr.max_steps) if tr.max_steps else
-              t("{epochs:g} passes over the data", epochs=tr.epochs))
     status = run.status()
+    planned = status.get("plan") or {}
+    if tr.minutes and planned:  # a time budget: the plan it became
+        length = t("about {minutes:g} minutes ({steps} steps, {passes:g} passes over {rows} examples)",
+                   minutes=tr.minutes, steps=planned["steps"], passes=planned["passes"], rows=planned["rows"])
+    else:
+        length = (t("{steps} steps", steps=tr.max_steps) if tr.max_steps else
+                  t("{epochs:g} passes over the data", epochs=tr.epochs))
+    kept = runs.kept_words(status)
     return t("We started from <b>{model}</b> and trained {how} for {length}, looking at {examples} examples per "
               "step, with learning rate {lr:g} ({schedule} schedule) and examples up to {max_length} tokens long. "
               "{loss_on} Training took {minutes:.1f} minutes.", model=html.escape(model), how=how, length=length,
               examples=tr.batch_size * tr.grad_accum, lr=tr.learning_rate, schedule=tr.lr_scheduler,
               max_length=tr.max_length, loss_on=t("Loss was computed on the answers only.") if m.answers_only else
               t("Loss was computed on whole examples."),
-              minutes=status.get("final", {}).get("runtime_s", 0) / 60) + answers_sentence(run) + everyday_sentence(run)
+              minutes=status.get("final", {}).get("runtime_s", 0) / 60) + (" " + render(kept) if kept else "") + \
+        answers_sentence(run) + everyday_sentence(run)
 
 
 def answers_sentence(run: Run) -> str:
@@ -103,6 +110,7 @@ def build(run: Run, examples: int = 6) -> str:
     if s["kind"] == data.LABELLED:
         data_rows.append([t("answers marked good / bad (trained on)"), f"{num(s['good'], 0)} / {num(s['bad'], 0)}"])
     extra_chart = "".join(_figure(fig) for fig in views.report_charts(run.metrics()))
+    kept_step = (run.status().get("final") or {}).get("kept_step")  # marked on the loss curve
     from plotly.offline import get_plotlyjs
 
     words = {  # every sentence of the page, in the reader's language, before the layout below
@@ -131,7 +139,7 @@ def build(run: Run, examples: int = 6) -> str:
 <p>{words["learned"]}</p>
 <div class="grid"><div>{_table(["", ""], data_rows)}</div><div>{_figure(lengths)}</div></div>
 <h2>{words["how"]}</h2><p>{plain_settings(run)}</p>
-{_figure(charts.loss_chart(run.metrics(), words["curve"]))}{extra_chart}
+{_figure(charts.loss_chart(run.metrics(), words["curve"], kept_step))}{extra_chart}
 <p class="muted">{words["losses"]}</p>
 <h2>{words["before_after"]}</h2>{metrics}<p>{general_text}</p>
 {arena.report_section(run)}

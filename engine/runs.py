@@ -191,6 +191,29 @@ def status_message(status: dict) -> Message | None:
     return Message(status["message"]) if status.get("message") else None
 
 
+METRIC_NAMES = {"eval_loss": N_("validation loss"), "eval_reward": N_("validation reward")}
+
+
+def kept_words(status: dict) -> Message | None:
+    """Which step's model a finished run kept and why, in words (Train, Evaluate, report, model card, CLI)."""
+    final = status.get("final") or {}
+    step, reason = final.get("kept_step"), final.get("kept_reason")
+    if step is None or reason is None:
+        return None  # a run trained before the best model was kept
+    if reason == "last":
+        return msg("Kept the model of the last step ({step}).", step=step)
+    figure = msg(METRIC_NAMES.get(final.get("kept_metric"), final.get("kept_metric", "")))
+    if reason == "best":
+        text = msg("Kept the model of step {step} of {steps}: its {figure} ({value:.4g}) was the best; the later ones "
+                   "were worse.", step=step, steps=final.get("steps", step), figure=figure, value=final["kept_value"])
+    else:
+        text = msg("Kept the model of the last step ({step}): its {figure} ({value:.4g}) was the best.", step=step,
+                   figure=figure, value=final["kept_value"])
+    if final.get("stopped_early"):
+        text = msg("{kept} The run stopped early: validation had stopped improving.", kept=text)
+    return text
+
+
 def describe_state(status: dict) -> tuple[str, Message]:
     """(level, plain sentence) for a status: level is info, success, warning or error."""
     state = status.get("state")

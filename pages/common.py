@@ -149,6 +149,7 @@ def setting_widget(cfg: RunConfig, row: dict) -> None:
                                 step=max(abs(current) / 10, 1e-6) if current else 0.01)
     else:
         value = st.text_input(label, key=wkey, help=help_text)
+    before = cfg.to_dict()
     try:
         set_value(cfg, key, value)
     except SettingsError as err:
@@ -156,6 +157,20 @@ def setting_widget(cfg: RunConfig, row: dict) -> None:
         st.session_state.setdefault("setting_errors", set()).add(key)
     else:
         st.session_state.setdefault("setting_errors", set()).discard(key)
+        follow_side_effects(cfg, key, before)
+
+
+def follow_side_effects(cfg: RunConfig, key: str, before: dict) -> None:
+    """A setting that changes another (steps given turn the time budget off): that one's widget shows the new
+    value instead of writing its old one back."""
+    after = cfg.to_dict()
+    for section, values in after.items():
+        if not isinstance(values, dict):
+            continue
+        for name, value in values.items():
+            other = f"{section}.{name}"
+            if other != key and before.get(section, {}).get(name) != value:
+                st.session_state[f"w.{other}"] = value
 
 
 def list_widget(cfg: RunConfig, row: dict, label: str, help_text: str) -> None:

@@ -2,7 +2,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import everyday, i18n, jobs
-from engine.runs import load_results
+from engine.runs import kept_words, load_results
 from engine.i18n import render, t
 from engine.paths import read_json
 from pages.common import explain, pick_run, show_in_full
@@ -15,6 +15,9 @@ if run is None:
 evals = jobs.EVALS  # one per server process, shared by every tab
 job = evals.current()
 config = run.config()
+kept = kept_words(run.status())
+if kept:  # the tuned model below is the one the run kept
+    st.caption(render(kept))
 
 if job is None:
     rows = st.number_input(t("Held-out rows to answer"), 1, 10_000, config.generation.eval_rows,

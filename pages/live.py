@@ -22,7 +22,7 @@ def show_status(run: runs.Run, status: dict) -> None:
         st.progress(min(step / total, 1.0), text=text)
 
 
-def show_charts(metrics: list[dict], key: str, waiting: bool = False, method=None) -> None:
+def show_charts(metrics: list[dict], key: str, waiting: bool = False, method=None, kept_step=None) -> None:
     """The run's charts; while `waiting` for the first step they are drawn empty, so that the first point only
     fills them in (in the browser, loading the chart library took about 2 s after the first point otherwise)."""
     if not metrics:
@@ -30,7 +30,7 @@ def show_charts(metrics: list[dict], key: str, waiting: bool = False, method=Non
         if not waiting:
             return
     left, right = st.columns(2)
-    left.plotly_chart(charts.loss_chart(metrics), key=f"{key}-loss", width="stretch")
+    left.plotly_chart(charts.loss_chart(metrics, kept_step=kept_step), key=f"{key}-loss", width="stretch")
     right.plotly_chart(charts.series_chart(metrics, "learning_rate", t("Learning rate"), t("learning rate")),
                        key=f"{key}-lr", width="stretch")
     if any(r.get("tokens_per_s") for r in metrics):
@@ -59,6 +59,9 @@ def final_metrics(status: dict, method=None) -> None:
                        delta_color="inverse")
     cols[2].metric(t("Training loss (mean)"), num(final.get("train_loss", 0), 3))
     cols[3].metric(t("Training time"), t("{minutes:.1f} min", minutes=final.get("runtime_s", 0) / 60))
+    kept = runs.kept_words(status)
+    if kept:
+        st.caption(render(kept))
     own = method.views.final_figures(final) if method else []  # the method's own final figures
     if own:
         cols = st.columns(4)
@@ -86,7 +89,8 @@ def live_run(run_id: str, key: str = "live") -> None:
         status = run.status()
         show_status(run, status)
         final_metrics(status, method)
-        show_charts(run.metrics(), key, waiting=going, method=method)
+        show_charts(run.metrics(), key, waiting=going, method=method,
+                    kept_step=(status.get("final") or {}).get("kept_step"))
         if going and not active():
             st.rerun()  # once the job is over, so the whole page shows the ended run (buttons, links)
 

@@ -47,8 +47,11 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     go(tab, "3. Settings")
     tab.wait_for_selector("text=Pre-flight check")
     see(tab.get_by_text("Quick demo", exact=True).first)
-    set_number(tab, "Max steps", 8)  # a short run keeps the test quick; the walk is the same
+    tab.wait_for_selector("text=The plan for 2 minutes:")  # the time budget in words: passes, steps, time
+    see(tab.get_by_text("The plan for 2 minutes:").first)
     shot(tab, "4-settings")
+    set_number(tab, "Max steps", 8)  # a short run keeps the test quick; the walk is the same
+    tab.wait_for_selector("text=The plan for 2 minutes:", state="detached")  # steps given: no time budget
 
     go(tab, "4. Train")
     tab.get_by_role("button", name="Start training").click()
@@ -72,6 +75,7 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
 
     tab.get_by_role("button", name="Resume from the last checkpoint").click()
     tab.wait_for_selector("text=Finished. Go on", timeout=600_000)
+    tab.wait_for_selector("text=Kept the model of the last step (8)")  # which model the run kept, and why
     settle(tab)
     shot(tab, "7-train-finished")
 
@@ -92,6 +96,14 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     settle(tab)
     answers = tab.locator("[data-testid=stChatMessage]").all_inner_texts()
     assert len(answers) == 4 and all(a.strip() for a in answers[1::2])
+    # an answer of several lines keeps its line breaks (code written without fences included)
+    tab.get_by_placeholder("Type a message").fill("Write a Python function that adds two numbers.")
+    tab.keyboard.press("Enter")
+    tab.wait_for_function("document.querySelectorAll('[data-testid=stChatMessage]').length >= 8",
+                          timeout=300_000)
+    settle(tab)
+    answers = tab.locator("[data-testid=stChatMessage]").all_inner_texts()
+    assert any(len(answers[i].strip().splitlines()) >= 2 for i in (3, 7)), answers
     shot(tab, "10-chat")
 
     go(tab, "Export")

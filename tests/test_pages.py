@@ -128,15 +128,32 @@ def test_settings_form_rejects_an_out_of_range_value():
 
 
 def test_settings_presets_change_the_values_and_preflight_is_shown():
+    from engine import preflight, runs
+
     at = open_page("settings", ticket_config())
     no_traceback(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Steps"] == "40" and "Estimated time" in metrics and "Memory" in metrics
+    config = at.session_state["config"]
+    train_rows, stats = runs.data_statistics(config)
+    planned = preflight.plan_for(config, len(train_rows), stats)  # the same plan as the page's
+    assert metrics["Steps"] == str(planned["steps"]) and "Estimated time" in metrics and "Memory" in metrics
+    plan_text = next(i.value for i in at.info if "The plan for 2 minutes:" in i.value)
+    assert f"{planned['steps']} steps" in plan_text and "330 examples" in plan_text  # 300 rows + 30 everyday
     at.radio[0].set_value("balanced")
     at.run()
     config = at.session_state["config"]
-    assert config.training.preset == "balanced" and config.training.max_steps == 0
-    assert {m.label: m.value for m in at.metric}["Steps"] == "42"  # one epoch of 300 rows + 30 everyday, batch 8
+    assert config.training.preset == "balanced" and config.training.minutes == 6.0
+    assert any("The plan for 6 minutes:" in i.value for i in at.info)
+
+    # Steps given in the form turn the time budget off, and its field shows 0 instead of writing 6 back.
+    next(n for n in at.number_input if n.label == "Max steps").set_value(25)
+    at.run()
+    no_traceback(at)
+    config = at.session_state["config"]
+    assert (config.training.max_steps, config.training.minutes) == (25, 0.0)
+    assert next(n for n in at.number_input if n.label == "Time budget (minutes)").value == 0.0
+    assert {m.label: m.value for m in at.metric}["Steps"] == "25"
+    assert not any("The plan for" in i.value for i in at.info)
 
 
 def test_train_page_starts_a_run_and_refuses_a_second(tiny_model_dir):

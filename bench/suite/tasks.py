@@ -30,4 +30,13 @@ TASKS = {
         "train": "bench/suite/urgent_tickets_small/train.csv", "test": "bench/suite/urgent_tickets_small/test.csv",
         "metric": "exact_match", "rows": 36,
         "what": "support message -> JSON category + urgent, from 36 rows only (CSV prompt,completion)"},
+    # The two demo sets, held to the figures: tickets >= 95% and orders 100% exact match in 2 minutes.
+    "ticket_routing": {
+        "train": "assets/data/ticket_routing/train.csv", "test": "assets/data/ticket_routing/test.csv",
+        "metric": "exact_match", "rows": 300,
+        "what": "demo: support ticket -> 'team: ... | priority: ...' (CSV)"},
+    "order_extraction": {
+        "train": "assets/data/order_extraction/train.jsonl", "test": "assets/data/order_extraction/test.jsonl",
+        "metric": "exact_match", "rows": 300,
+        "what": "demo: order message -> one-line JSON item/colour/quantity/city (JSONL)"},
 }

@@ -8,10 +8,10 @@ import time
 import zipfile
 from pathlib import Path
 
-from ..i18n import msg, t
+from ..i18n import msg, render, t
 from .. import models, warm
 from ..paths import read_json, write_atomic
-from ..runs import Run, answer_settings
+from ..runs import Run, answer_settings, kept_words
 
 
 def export_dir(run: Run) -> Path:
@@ -206,7 +206,8 @@ def model_card(run: Run) -> str:
     for section in ("method", method.section, "training") if method.section else ("method", "training"):
         for key, value in getattr(config, section).__dict__.items():
             lines.append(f"| {section}.{key} | {value} |")
-    lines += ["", t("## Metrics"), "", t("| metric | value |"), "|---|---|"]
+    kept = kept_words(status)
+    lines += ["", t("## Metrics"), ""] + ([render(kept), ""] if kept else []) + [t("| metric | value |"), "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in final.items()]
     for who in ("base", "tuned"):
         for k, v in (results.get(who) or {}).items():
