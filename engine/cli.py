@@ -247,7 +247,7 @@ def cmd_check(args) -> int:
     from .preflight import plan_for, plan_words
 
     planned = plan_for(config, len(train_rows), s)
-    for words in plan_words(planned) if planned else []:
+    for _, words in plan_words(planned) if planned else []:
         print(render(words))
     from .generation import answer_tokens, length_note
 

@@ -241,7 +241,9 @@ def plan_for(config: RunConfig, train_rows: int, stats: dict, processes: int = 1
     c = costs(config, train_rows, stats)
     made = plan.make_plan(t.minutes * 60 - c["once_s"], c["rows"], t.batch_size * t.grad_accum * processes,
                           c["step_s"], c["eval_s"])
-    return {**made, "pace": c["pace"]}
+    if t.preset == "custom":  # the rate rule is part of the presets; a custom rate is kept as it is
+        made["lr_factor"] = 1.0
+    return {**made, "pace": c["pace"], "learning_rate": t.learning_rate * made["lr_factor"]}
 
 
 def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
@@ -283,23 +285,26 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
             "plan": planned, "train_rows": c["rows"]}
 
 
-def plan_words(planned: dict) -> list[Message]:
-    """The time plan in words, as the Settings page and `engine check` say it, with a warning when the budget
-    cannot cover one pass over the data."""
+def plan_words(planned: dict) -> list[tuple[str, Message]]:
+    """The time plan in words, as the Settings page and `engine check` say it: (level, sentence) pairs, the plan
+    ("info"), the rate rule for a small file ("note") and a "warning" when the budget cannot cover one pass."""
     minutes, seconds = divmod(round(planned["seconds"]), 60)
     took = msg("about {minutes} min {seconds:02d} s", minutes=minutes, seconds=seconds) if minutes else msg(
         "about {seconds} s", seconds=seconds)
     if planned["covers_pass"] and planned["passes"] >= 1:
-        words = [msg("About {passes} passes over your {rows} examples: {steps} steps, {took} with {checks} "
+        words = [("info", msg("About {passes} passes over your {rows} examples: {steps} steps, {took} with {checks} "
                      "validations.", passes=round(planned["passes"], 1), rows=planned["rows"],
                      steps=planned["steps"], took=took, checks=plan.validations(planned["steps"],
-                                                                                 planned["eval_every"]))]
+                                                                                 planned["eval_every"])))]
     else:
-        words = [msg("{steps} steps over {share:.0%} of your {rows} examples, {took} with {checks} validations.",
-                     steps=planned["steps"], share=planned["passes"], rows=planned["rows"], took=took,
-                     checks=plan.validations(planned["steps"], planned["eval_every"]))]
+        words = [("info", msg("{steps} steps over {share:.0%} of your {rows} examples, {took} with {checks} "
+                              "validations.", steps=planned["steps"], share=planned["passes"], rows=planned["rows"],
+                              took=took, checks=plan.validations(planned["steps"], planned["eval_every"])))]
+    if planned.get("lr_factor", 1.0) != 1.0:
+        words.append(("note", msg("A small file is seen many times: the preset's learning rate is halved, to "
+                                  "{lr:g}.", lr=planned["learning_rate"])))
     if not planned["covers_pass"]:
-        words.append(msg("The time budget cannot cover one pass over your examples here: the model will not see all "
-                         "of them. Give it more minutes (about {needed:.0f}), or use fewer, shorter examples.",
-                         needed=plan.minutes_for_pass(planned) + 0.5))
+        words.append(("warning", msg("The time budget cannot cover one pass over your examples here: the model will "
+                                     "not see all of them. Give it more minutes (about {needed:.0f}), or use fewer, "
+                                     "shorter examples.", needed=plan.minutes_for_pass(planned) + 0.5)))
     return words

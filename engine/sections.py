@@ -106,7 +106,7 @@ class TrainingSettings:
                              "first steps are timed), several passes for a small file. 0: train for the steps or "
                              "epochs above instead (setting either of them sets this to 0).", min=0.0, max=10_000.0,
                              label=N_("Time budget (minutes)"))
-    learning_rate: float = setting(1e-3, "How big each update is. Too high diverges, too low learns nothing.",
+    learning_rate: float = setting(2e-3, "How big each update is. Too high diverges, too low learns nothing.",
                                    min=1e-7, max=1e-1, label=N_("Learning rate"))
     batch_size: int = setting(8, "Examples per step on each device.", min=1, max=512, label=N_("Batch size"))
     grad_accum: int = setting(1, "Steps whose gradients are added before one update (a larger batch in the "

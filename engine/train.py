@@ -29,6 +29,7 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
     if plan:
         config.training.max_steps = planned.trainer_steps(plan)
         config.training.eval_every = plan["eval_every"]
+        config.training.learning_rate = plan.get("learning_rate", config.training.learning_rate)
     start = runs.start_adapter(config) if config.method.start_from else None
     method = config.method_info
     best = planned.BestCallback(run, config, method.best_metric, method.best_higher)

@@ -117,12 +117,12 @@ cols[1].metric(t("Estimated time"), t("{minutes:.0f} min", minutes=check["second
 cols[2].metric(t("Memory"), t("{gb:.1f} GB", gb=check["memory"]["total"]))
 cols[3].metric(t("Disk for checkpoints"), t("{mb:.0f} MB", mb=check["disk_needed_gb"] * 1024),
                help=t("{gb:.0f} GB free", gb=check["disk_free_gb"]))
-if check["plan"]:  # the time budget in words: passes, steps, time; a warning when it cannot cover one pass
+if check["plan"]:  # the time budget in words: passes, steps, time; the rate rule; a warning when one pass won't fit
     words = preflight.plan_words(check["plan"])
-    st.info(t("The plan for {minutes:g} minutes:", minutes=cfg.training.minutes) + " " + render(words[0]) + " "
+    st.info(t("The plan for {minutes:g} minutes:", minutes=cfg.training.minutes) + " " + render(words[0][1]) + " "
             + t("It is corrected once the first steps are timed; the best validation's model is kept."))
-    for warning in words[1:]:
-        st.warning(render(warning))
+    for level, note in words[1:]:
+        (st.warning if level == "warning" else st.caption)(render(note))
 {"ok": st.success, "tight": st.warning}.get(check["memory_verdict"], st.error)(render(check["memory_sentence"]))
 st.caption(t("Chosen for speed on this machine:") + " " + " ".join(render(n) for n in check["levers"]))
 for advice in check["advice"]:  # what the method says about this data (e.g. the balance of its two sides)

@@ -123,7 +123,7 @@ def test_settings_form_rejects_an_out_of_range_value():
     errors = [e.value for e in at.error]
     assert any("training.learning_rate: 5.0 is above the maximum. Allowed range: 1e-07 to 0.1." in e
                for e in errors)
-    assert at.session_state["config"].training.learning_rate == 1e-3  # the bad value is not kept
+    assert at.session_state["config"].training.learning_rate == 2e-3  # the bad value is not kept
     assert any("Fix 1 setting(s)" in e for e in errors)
 
 

@@ -37,14 +37,15 @@ def test_the_demo_pairs_on_the_dataset_page(tokenizer):
 
 def test_choosing_dpo_on_the_model_page_applies_its_own_preset():
     config = pairs_config("sft")
-    assert config.training.learning_rate == 1e-3
+    assert config.training.learning_rate == 2e-3 and config.training.minutes == 2.0  # SFT's quick preset
     at = open_page("model", config)
     at.radio[1].set_value("dpo")  # what it learns from (the first radio chooses where the model comes from)
     at.run()
     assert not at.exception
     config = at.session_state["config"]
     assert config.method.method == "dpo" and config.training.learning_rate == 5e-4
-    assert config.training.max_steps == 30 and config.method.weights == "lora"
+    assert config.training.max_steps == 30 and config.training.minutes == 0  # DPO's preset is in steps
+    assert config.method.weights == "lora"
     assert len(at.radio[2].options) == 2 and at.radio[2].value == "lora"  # the weights DPO can train: LoRA, QLoRA
     assert any(s.label == "Start from a finished run" for s in at.selectbox)
     assert any(s.value.startswith("LORA: Fits") for s in at.success)

@@ -263,10 +263,10 @@ def test_apply_preset_changes_only_its_fields(preset):
 def test_quick_preset_hard_values():
     config = RunConfig()
     config.apply_preset("thorough")
-    assert (config.training.minutes, config.training.learning_rate, config.method.lora_r) == (20.0, 2e-4, 32)
+    assert (config.training.minutes, config.training.learning_rate, config.method.lora_r) == (20.0, 5e-4, 32)
     config.training.weight_decay = 0.1
     config.apply_preset("quick")
-    assert (config.training.minutes, config.training.learning_rate, config.method.lora_r) == (2.0, 1e-3, 16)
+    assert (config.training.minutes, config.training.learning_rate, config.method.lora_r) == (2.0, 2e-3, 16)
     assert config.training.weight_decay == 0.1  # not a quick-preset field
 
 

@@ -1,19 +1,20 @@
 """Supervised fine-tuning's presets: time budgets, planned from the data (engine/plan.py).
 
 Chosen on bench/suite.py's tasks and the demo sets, with the embedded model on a 2-core CPU: docs/presets.md has
-the figures. The budget counts training and validation; the plan turns it into passes over the rows.
+the figures. The budget counts training and validation; the plan turns it into passes over the rows, and halves
+the rate for a file of fewer than 100 rows (engine/plan.py).
 """
 
 PRESETS = {
-    "quick": {"training": {"minutes": 2.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 1e-3, "batch_size": 8,
+    "quick": {"training": {"minutes": 2.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 2e-3, "batch_size": 8,
                            "grad_accum": 1, "warmup_ratio": 0.1, "lr_scheduler": "cosine", "keep_best": True,
                            "stop_early": False},
               "method": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}},
-    "balanced": {"training": {"minutes": 6.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 5e-4, "batch_size": 8,
+    "balanced": {"training": {"minutes": 6.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 1e-3, "batch_size": 8,
                               "grad_accum": 1, "warmup_ratio": 0.05, "lr_scheduler": "cosine", "keep_best": True,
                               "stop_early": True},
                  "method": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}},
-    "thorough": {"training": {"minutes": 20.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 2e-4, "batch_size": 8,
+    "thorough": {"training": {"minutes": 20.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 5e-4, "batch_size": 8,
                               "grad_accum": 2, "warmup_ratio": 0.05, "lr_scheduler": "cosine", "keep_best": True,
                               "stop_early": True},
                  "method": {"lora_r": 32, "lora_alpha": 64, "lora_dropout": 0.0}},
