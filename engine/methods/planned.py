@@ -120,8 +120,8 @@ class BestCallback(TrainerCallback):
                 self.save(args)
         else:
             self.since += 1
-            if self.stop_early and self.since >= self.patience:
-                self.stopped_early = control.should_training_stop = True
+            if self.stop_early and self.since >= self.patience and state.global_step < state.max_steps:
+                self.stopped_early = control.should_training_stop = True  # (at the last step it simply ends)
         if state.is_world_process_zero:
             self.run.set_status("running", best={"value": self.value, "step": self.step, "since": self.since,
                                                  "metric": self.metric, "saved": self.keep})
