@@ -75,6 +75,7 @@ def load_config(path, steps: int, dropout: float | None, method: str = "lora"):
     config = RunConfig.load(path)
     config.method.weights = method  # lora or full
     config.training.max_steps, config.training.save_every = steps, 10**5
+    config.training.minutes = 0.0  # the steps asked for, not a time budget
     config.data.eval_file, config.data.val_fraction = "", 0.0  # time training only
     if dropout is not None:
         config.method.lora_dropout = dropout

@@ -41,9 +41,9 @@ if st.button(t("Clear the conversation"), icon=":material/delete:"):
     history.clear()
 
 
-def messages(which: str, new: str) -> list[dict]:
+def messages(which: str, new: str, earlier: list[dict]) -> list[dict]:
     turns = [{"role": "system", "content": system}] if system else []
-    for turn in history:
+    for turn in earlier:
         turns += [{"role": "user", "content": turn["user"]}, {"role": "assistant", "content": turn[which]}]
     return turns + [{"role": "user", "content": new}]
 
@@ -59,14 +59,15 @@ for turn in history:
 
 prompt = st.chat_input(t("Type a message"))
 if prompt:
-    answers = {}
+    earlier = list(history)
+    turn = {"user": prompt, "tuned": "", "base": ""}
+    history.append(turn)  # kept as it streams: a message sent before the answers end does not lose this turn
     for col, which in ((tuned_col, "tuned"), (base_col, "base")):
         with col:
             st.chat_message("user").text(prompt)
             with st.chat_message("assistant"):
                 shown, text = st.empty(), ""
-                for piece in pair.stream(messages(which, prompt), cfg.generation, which):
+                for piece in pair.stream(messages(which, prompt, earlier), cfg.generation, which):
                     text += piece
+                    turn[which] = text.strip()
                     shown.markdown(answer_markdown(text))
-                answers[which] = text.strip()
-    history.append({"user": prompt, **answers})

@@ -77,7 +77,9 @@ class PlanCallback(TrainerCallback):
 
     def follow(self, args, state):
         """The trainer's last step, validation interval and learning-rate schedule, as the plan says."""
-        state.max_steps = self.plan["steps"]
+        # Before its first correction a plan is an estimate: the run goes on at least until the steps are timed.
+        first = TIMED_STEPS + 2 if not (self.plan["corrected"] or self.resuming) else 0
+        state.max_steps = max(self.plan["steps"], min(first, trainer_steps(self.plan)))
         state.eval_steps = args.eval_steps = self.plan["eval_every"]
         trainer = self.trainer
         if trainer is None or trainer.optimizer is None:
@@ -85,7 +87,7 @@ class PlanCallback(TrainerCallback):
         trainer.lr_scheduler = None
         with warnings.catch_warnings():  # stepping a fresh schedule to where training is, before any optimizer step
             warnings.simplefilter("ignore")
-            schedule = trainer.create_scheduler(self.plan["steps"], trainer.optimizer)
+            schedule = trainer.create_scheduler(state.max_steps, trainer.optimizer)
             for _ in range(state.global_step):
                 schedule.step()
 
