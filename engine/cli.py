@@ -114,8 +114,9 @@ def cmd_train(args) -> int:
     print(f"Run {run.id} in {run.path}", flush=True)
     status = train.train_run(run, resume=bool(args.resume), on_record=print_record)
     print(f"{status['state']}: {render(runs.status_message(status))}")
-    if runs.kept_words(status):
-        print(render(runs.kept_words(status)))
+    kept = runs.kept_words(status)
+    if kept:
+        print(render(kept))
     if status.get("final"):
         print("final: " + ", ".join(f"{k} {v}" for k, v in status["final"].items()))
     return 0 if status["state"] in ("finished", "stopped") else 1

@@ -20,8 +20,9 @@ def factors(name: str) -> dict:
     return {"step": 1.0, "eval": 1.0, **stored.get(name, {})}
 
 
-def remember(name: str, applied: dict, estimated: dict, measured: dict) -> None:
-    """Store the factors that would have made the estimates (made with `applied`) equal what was measured."""
+def remember(estimated: dict, measured: dict) -> None:
+    """Store the factors that would have made a plan's estimates (made with its "pace") equal what was measured."""
+    applied, name = estimated["pace"], estimated["pace"]["key"]
     path = home() / "pace.json"
     stored = read_json(path, {}) or {}
     new = {}

@@ -1,8 +1,8 @@
 """A run planned by time: the minutes a person gives become steps, from this machine's speed and the data's rows.
 
 Arithmetic only (no model, no data, no other engine module): engine/preflight.py estimates what a step and a
-validation cost and makes the plan shown before Start; the trainer's PlanCallback (engine/methods/trainer.py)
-corrects it once the first steps are timed. The rule for the number of passes was chosen on bench/suite.py's
+validation cost and makes the plan shown before Start; the trainer's PlanCallback (engine/methods/planned.py)
+corrects it once the first steps are timed, and again halfway. The rule for the number of passes was chosen on bench/suite.py's
 tasks (docs/presets.md).
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ VALIDATIONS = 4  # validation points after the untrained one; the best is kept
 # where that rate learned its noise (bench/suite.py, 36 rows: 83% exact match at 1e-3, 50% at 2e-3, while the
 # 300-row tickets went from 87% to 100%). Below this many rows the plan halves a preset's rate.
 SMALL_FILE_ROWS = 100
-WHOLE_PASS_LOSS = 0.15
-SAFETY = 0.95  # a correction plans for this share of the budget: later steps are often a little slower  # round down to whole passes when that drops at most this share of the steps
+WHOLE_PASS_LOSS = 0.15  # round down to whole passes when that drops at most this share of the steps
+SAFETY = 0.95  # a correction plans for this share of the budget: later steps are often a little slower
 
 
 def pass_cap(rows: int) -> int:

@@ -242,10 +242,14 @@ def costs(config: RunConfig, train_rows: int, stats: dict) -> dict:
 
 def plan_for(config: RunConfig, train_rows: int, stats: dict, processes: int = 1) -> dict | None:
     """The time budget's plan (engine/plan.py) for this data on this device, or None without a budget."""
-    t = config.training
-    if not t.minutes:
+    if not config.training.minutes:
         return None
-    c = costs(config, train_rows, stats)
+    return plan_from(config, costs(config, train_rows, stats), processes)
+
+
+def plan_from(config: RunConfig, c: dict, processes: int = 1) -> dict:
+    """The plan for estimated costs (costs())."""
+    t = config.training
     made = plan.make_plan(t.minutes * 60 - c["once_s"], c["rows"], t.batch_size * t.grad_accum * processes,
                           c["step_s"], c["eval_s"])
     if t.preset == "custom":  # the rate rule is part of the presets; a custom rate is kept as it is
@@ -263,7 +267,7 @@ def preflight(config: RunConfig, train_rows: int, stats: dict) -> dict:
     t, m, method = config.training, config.method, config.method_info
     c = costs(config, train_rows, stats)
     shape, levers, extra = c["shape"], c["levers"], c["extra"]
-    planned = plan_for(config, train_rows, stats)
+    planned = plan_from(config, c) if t.minutes else None
     if planned:
         steps, seconds = planned["steps"], planned["seconds"] + c["once_s"]
     else:
@@ -296,17 +300,17 @@ def plan_words(planned: dict) -> list[tuple[str, Message]]:
     """The time plan in words, as the Settings page and `engine check` say it: (level, sentence) pairs, the plan
     ("info"), the rate rule for a small file ("note") and a "warning" when the budget cannot cover one pass."""
     minutes, seconds = divmod(round(planned["seconds"]), 60)
+    checks = plan.validations(planned["steps"], planned["eval_every"])
     took = msg("about {minutes} min {seconds:02d} s", minutes=minutes, seconds=seconds) if minutes else msg(
         "about {seconds} s", seconds=seconds)
     if planned["covers_pass"] and planned["passes"] >= 1:
         words = [("info", msg("About {passes} passes over your {rows} examples: {steps} steps, {took} with {checks} "
-                     "validations.", passes=round(planned["passes"], 1), rows=planned["rows"],
-                     steps=planned["steps"], took=took, checks=plan.validations(planned["steps"],
-                                                                                 planned["eval_every"])))]
+                              "validations.", passes=round(planned["passes"], 1), rows=planned["rows"],
+                              steps=planned["steps"], took=took, checks=checks))]
     else:
         words = [("info", msg("{steps} steps over {share:.0%} of your {rows} examples, {took} with {checks} "
                               "validations.", steps=planned["steps"], share=planned["passes"], rows=planned["rows"],
-                              took=took, checks=plan.validations(planned["steps"], planned["eval_every"])))]
+                              took=took, checks=checks))]
     if planned.get("lr_factor", 1.0) != 1.0:
         words.append(("note", msg("A small file is seen many times: the preset's learning rate is halved, to "
                                   "{lr:g}.", lr=planned["learning_rate"])))

@@ -160,14 +160,17 @@ RunConfig = dataclasses.make_dataclass(
 RunConfig.__module__ = __name__
 
 
-def set_value(config, dotted: str, value) -> None:
-    """Set 'section.field' from any value (used by the CLI and the forms), with the same checks as YAML."""
+def set_value(config, dotted: str, value) -> tuple[str, ...]:
+    """Set 'section.field' from any value (used by the CLI and the forms), with the same checks as YAML. Returns the
+    other settings it changed too (a form shows their new values)."""
     section, _, key = dotted.partition(".")
+    also = []
     if section not in SECTIONS:
         raise SettingsError(msg("{name}: unknown section {section}. Known: {known}.", name=dotted,
                                 section=repr(section), known=str(list(SECTIONS))))
     if dotted == "method.method" and value in LEGACY_WEIGHTS:  # an old name: weights of the first method
         config.method.weights, value = value, methods.NAMES[0]
+        also.append("method.weights")
     klass = SECTIONS[section]
     known = {f.name: f for f in fields(klass)}
     if key not in known:
@@ -175,9 +178,11 @@ def set_value(config, dotted: str, value) -> None:
                                 section=section, known=str(sorted(known))))
     typed = coerce(dotted, klass, known[key], value)
     check_value(dotted, klass, known[key], typed)
-    if dotted in STEPS_INSTEAD and typed != getattr(config.training, key):
+    if dotted in STEPS_INSTEAD and typed != getattr(config.training, key) and config.training.minutes:
         config.training.minutes = 0.0  # steps or epochs given: the run trains for them, not for a time budget
+        also.append("training.minutes")
     setattr(getattr(config, section), key, typed)
+    return tuple(also)
 
 
 def describe() -> list[dict]:

@@ -38,8 +38,6 @@ def build_trainer(run: Run, stop: threading.Event | None = None, callbacks=(), o
                                            start=start)
     for callback in (*follow, best):
         callback.trainer = trainer
-    if follow:
-        follow[0].follow(trainer.args, trainer.state)  # the schedule is rebuilt again once training begins
     studio.best = best
     return trainer, studio
 
@@ -62,7 +60,7 @@ def run_plan(run: Run, config, main: bool) -> dict | None:
         run.set_status("running", **fields)
     if not config.training.minutes:
         return None
-    return shared_value(made or run.status().get("plan"))
+    return shared_value(made or status.get("plan"))
 
 
 def shared_value(value):

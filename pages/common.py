@@ -149,28 +149,16 @@ def setting_widget(cfg: RunConfig, row: dict) -> None:
                                 step=max(abs(current) / 10, 1e-6) if current else 0.01)
     else:
         value = st.text_input(label, key=wkey, help=help_text)
-    before = cfg.to_dict()
     try:
-        set_value(cfg, key, value)
+        changed = set_value(cfg, key, value)
     except SettingsError as err:
         st.error(render(err))
         st.session_state.setdefault("setting_errors", set()).add(key)
     else:
         st.session_state.setdefault("setting_errors", set()).discard(key)
-        follow_side_effects(cfg, key, before)
-
-
-def follow_side_effects(cfg: RunConfig, key: str, before: dict) -> None:
-    """A setting that changes another (steps given turn the time budget off): that one's widget shows the new
-    value instead of writing its old one back."""
-    after = cfg.to_dict()
-    for section, values in after.items():
-        if not isinstance(values, dict):
-            continue
-        for name, value in values.items():
-            other = f"{section}.{name}"
-            if other != key and before.get(section, {}).get(name) != value:
-                st.session_state[f"w.{other}"] = value
+        for other in changed:  # a setting that changed another (steps given turn the time budget off): that
+            section, name = other.split(".")  # one's widget shows the new value instead of writing its old one back
+            st.session_state[f"w.{other}"] = getattr(getattr(cfg, section), name)
 
 
 def list_widget(cfg: RunConfig, row: dict, label: str, help_text: str) -> None:

@@ -21,6 +21,16 @@ def page(studio):  # noqa: F811 (the server fixture imported above)
         yield tab
 
 
+def chat(tab, text: str, messages: int) -> list[str]:
+    """Send a chat message, wait until the page shows `messages` chat messages and stops running; their texts."""
+    tab.get_by_placeholder("Type a message").fill(text)
+    tab.keyboard.press("Enter")
+    tab.wait_for_function(f"document.querySelectorAll('[data-testid=stChatMessage]').length >= {messages}",
+                          timeout=300_000)
+    settle(tab)
+    return tab.locator("[data-testid=stChatMessage]").all_inner_texts()
+
+
 def test_the_whole_walk_in_a_real_browser(page, studio_home):
     tab = page
     tab.wait_for_selector("h1:has-text('Runs')")
@@ -89,20 +99,10 @@ def test_the_whole_walk_in_a_real_browser(page, studio_home):
     shot(tab, "9-evaluate")
 
     go(tab, "Chat")
-    tab.get_by_placeholder("Type a message").fill("My invoice shows the wrong amount, please fix it today.")
-    tab.keyboard.press("Enter")
-    tab.wait_for_function("document.querySelectorAll('[data-testid=stChatMessage]').length >= 4",
-                          timeout=300_000)
-    settle(tab)
-    answers = tab.locator("[data-testid=stChatMessage]").all_inner_texts()
+    answers = chat(tab, "My invoice shows the wrong amount, please fix it today.", messages=4)
     assert len(answers) == 4 and all(a.strip() for a in answers[1::2])
     # an answer of several lines keeps its line breaks (code written without fences included)
-    tab.get_by_placeholder("Type a message").fill("Write a Python function that adds two numbers.")
-    tab.keyboard.press("Enter")
-    tab.wait_for_function("document.querySelectorAll('[data-testid=stChatMessage]').length >= 8",
-                          timeout=300_000)
-    settle(tab)
-    answers = tab.locator("[data-testid=stChatMessage]").all_inner_texts()
+    answers = chat(tab, "Write a Python function that adds two numbers.", messages=8)
     assert any(len(answers[i].strip().splitlines()) >= 2 for i in (3, 7)), answers
     shot(tab, "10-chat")
 

@@ -27,8 +27,8 @@ def trainer_steps(plan: dict) -> int:
 
 class PlanCallback(TrainerCallback):
     """Keeps a time-budget run to its plan. The trainer is built for trainer_steps(plan) so that the plan can grow;
-    here the run's last step and its learning-rate schedule follow the plan, and the plan is corrected once, from the
-    first timed steps, so that training and validation end within the budget."""
+    here the run's last step and its learning-rate schedule follow the plan, and the plan is corrected from the first
+    timed steps and again halfway, so that training and validation end within the budget."""
 
     def __init__(self, run, plan: dict, resuming: bool):
         self.run, self.plan, self.trainer = run, dict(plan), None
@@ -56,7 +56,7 @@ class PlanCallback(TrainerCallback):
         self.plan = planning.correct(before, state.global_step, elapsed, step_s, eval_s or before["eval_s"])
         if self.checks == 1 and state.is_world_process_zero and before.get("pace"):
             # how far the estimate was from this machine's pace, for the next plans
-            pace.remember(before["pace"]["key"], before["pace"], before, self.plan)
+            pace.remember(before, self.plan)
         if state.is_world_process_zero:
             self.run.set_status("running", plan=self.plan, max_steps=self.plan["steps"])
         self.follow(args, state)
@@ -73,7 +73,7 @@ class PlanCallback(TrainerCallback):
 
     @staticmethod
     def run_evals(state) -> int:
-        return sum(1 for r in state.log_history if "eval_loss" in r or "eval_reward" in r)
+        return sum(1 for r in state.log_history if "eval_loss" in r)  # every method's validation logs its loss
 
     def follow(self, args, state):
         """The trainer's last step, validation interval and learning-rate schedule, as the plan says."""
