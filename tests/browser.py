@@ -103,8 +103,22 @@ def see(locator, timeout_s: float = 60) -> None:
 
 
 def go(tab, label: str) -> None:
-    tab.get_by_role("link", name=label).first.click()
-    tab.wait_for_selector(f"h1:has-text(\"{label}\")")
+    """Open the page called `label` from its link, clicking once more if the first click was lost.
+
+    A click that lands while a page's script reruns (a run that has just ended asks for one) can be dropped: a person
+    clicks again, and so does the walk.
+    """
+    from playwright.sync_api import TimeoutError as Timeout
+
+    title = tab.locator(f"h1:has-text(\"{label}\")")
+    for wait_s in (30, 120):
+        tab.get_by_role("link", name=label).first.click()
+        try:
+            title.wait_for(timeout=wait_s * 1000)
+            break
+        except Timeout:
+            if wait_s == 120:
+                raise
     settle(tab)
 
 
