@@ -160,6 +160,11 @@ def demo(args) -> dict:
     overrides = {"method.start_from": args.start} if args.start else {}
     if args.steps:
         overrides["training.max_steps"] = args.steps
+    import yaml
+
+    for item in args.set:
+        key, value = item.split("=", 1)
+        overrides[key] = yaml.safe_load(value)
     config = demo_config(**overrides)
     run = runs.create_run(config)
     print(f"run {run.id}; load {load()}", flush=True)
@@ -172,7 +177,7 @@ def demo(args) -> dict:
     results = evaluate_run(run, rows=args.rows)
     evals = [r for r in run.metrics() if "eval_reward" in r]
     figures = {
-        "run": run.id, "start": args.start or "base model", "state": status["state"], "final": status.get("final"),
+        "run": run.id, "start": args.start or "base model", "settings": args.set, "state": status["state"], "final": status.get("final"),
         "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "threads": __import__("torch").get_num_threads(),
         "validation_reward": [(r["step"], round(r["eval_reward"], 3)) for r in evals],
         "held_out": {who: {"reward": round(results[who]["reward"], 3), "all_pass": results[who]["all_pass"],
@@ -180,7 +185,7 @@ def demo(args) -> dict:
         "everyday": results["general"], "rows": results["rows"], "load_after": load(),
     }
     print(json.dumps(figures, indent=1))
-    save(f"demo_{'from_run' if args.start else 'base'}", figures)
+    save(f"demo_{'from_run' if args.start else 'base'}{'_' + args.tag if args.tag else ''}", figures)
     return figures
 
 
@@ -192,6 +197,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="steps: only the candidates whose label contains one of these")
     parser.add_argument("--start", default="", help="demo: a finished LoRA run to start from")
     parser.add_argument("--rows", type=int, default=30, help="demo: held-out prompts to evaluate")
+    parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
+                        help="demo: other settings (YAML values), e.g. grpo.temperature=0.7 training.seed=2")
+    parser.add_argument("--tag", default="", help="demo: added to the results file's name")
     parser.add_argument("--grid", nargs="+", default=["2,4,48", "2,2,48", "2,8,48", "1,8,48", "4,4,48", "2,4,32",
                                                       "2,4,64"], help="generation: prompts,group,length ...")
     args = parser.parse_args()

@@ -58,14 +58,17 @@ DPO_TRAINERS = {
     "engine": "studio engine with its defaults for this device (reference scored once, before training)",
     "engine_fp32": "studio engine at plain's precision (fp32): the loss to compare at equal settings",
     "engine_fp32_every_step": "the same, the reference at every step as TRL does: equal losses with and without",
+    "engine_fp32_two_rows": "the same as engine_fp32, each answer in its own row with its prompt (TRL's layout): "
+                            "equal losses with and without the shared prompt",
 }
-DPO_LEVERS = {  # engine with one lever at a time: (reference once, compact head, precision, attention)
-    "engine, no levers": (False, False, "fp32", "sdpa"),
-    "+ reference once": (True, False, "fp32", "sdpa"),
-    "+ compact head": (False, True, "fp32", "sdpa"),
-    "+ bf16 autocast": (False, False, "bf16", "sdpa"),
-    "+ eager attention": (False, False, "fp32", "auto"),
-    "all four": (True, True, "bf16", "auto"),
+DPO_LEVERS = {  # engine with one lever at a time: (reference once, shared prompt, compact head, precision, attention)
+    "engine, no levers": (False, False, False, "fp32", "sdpa"),
+    "+ reference once": (True, False, False, "fp32", "sdpa"),
+    "+ shared prompt": (False, True, False, "fp32", "sdpa"),
+    "+ compact head": (False, False, True, "fp32", "sdpa"),
+    "+ bf16 autocast": (False, False, False, "bf16", "sdpa"),
+    "+ eager attention": (False, False, False, "fp32", "auto"),
+    "all five": (True, True, True, "bf16", "auto"),
 }
 
 
@@ -127,8 +130,13 @@ def worker(spec: dict) -> dict:
     choose = speed.choose
     speed.choose = lambda *a, **k: _override(choose(*a, **k), spec)
     reference_s = []  # the engine's one-off reference pass (preference tuning)
+    shared_widths = []  # the width of each batch of shared-prompt rows (one row per pair)
     if spec.get("pairs"):
         _reference_once(spec.get("once", True), reference_s)
+        from engine.methods.dpo import trainer as dpo_trainer
+
+        dpo_trainer.SHARED_PROMPT = spec.get("shared", True)
+        _count_shared_rows(shared_widths)
     started = time.perf_counter()
     if spec["kind"] == "engine":
         trainer = build_engine(config, spec.get("compact"), spec.get("precision"))
@@ -148,7 +156,7 @@ def worker(spec: dict) -> dict:
             "last_loss": losses[-1] if losses else None, "step_losses": step_losses,
             "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
             "precision": "bf16" if trainer.args.bf16 else "fp32", "longest_batch": max(lengths),
-            "padded_tokens_per_step": statistics.mean(lengths) * 2 * config.training.batch_size,
+            "padded_tokens_per_step": _padded_tokens(lengths, shared_widths, config.training.batch_size),
             "compact": _compact_on(), "build_s": build_s, "reference_s": sum(reference_s),
             "rows": len(trainer.train_dataset),
             "pairs_per_step": config.training.batch_size * config.training.grad_accum}
@@ -178,6 +186,29 @@ def _reference_once(on: bool, seconds: list) -> None:
         return out
 
     cls._precompute_ref_logps = timed
+
+
+def _count_shared_rows(widths: list) -> None:
+    """Note the width of every batch the engine runs as shared-prompt rows (the reference pass's and validations'
+    included: the figure is their mean)."""
+    from engine.methods.dpo import shared_prompt
+
+    pack = shared_prompt.pack
+
+    def counted(*args):
+        packed = pack(*args)
+        if packed is not None:
+            widths.append(packed["input_ids"].shape[1])
+        return packed
+
+    shared_prompt.pack = counted
+
+
+def _padded_tokens(lengths: list, shared_widths: list, batch: int) -> float:
+    """Tokens a step puts through the model, padding included: two rows a pair, or one with a shared prompt."""
+    if shared_widths:
+        return statistics.mean(shared_widths) * batch
+    return statistics.mean(lengths) * 2 * batch
 
 
 def _compact_on() -> bool:
@@ -287,7 +318,8 @@ def pairs_table(args, flops_per_token: float, peaks: dict) -> None:
     for kind, label in DPO_TRAINERS.items():
         variant = {"kind": "engine" if kind.startswith("engine") else kind}
         if kind.startswith("engine_fp32"):
-            variant.update(precision="fp32", once=kind == "engine_fp32")
+            variant.update(precision="fp32", once=kind != "engine_fp32_every_step",
+                           shared=kind != "engine_fp32_two_rows")
         results[kind] = run_worker({**spec, **variant})
         print(row(kind, results[kind], flops_per_token, peaks, results.get("plain")), f" ({label})", flush=True)
     plain, engine = results["plain"], results["engine"]
@@ -304,23 +336,25 @@ def pairs_table(args, flops_per_token: float, peaks: dict) -> None:
           f"({once / scored:.2f} s a pair); per step of {batch} pairs: {engine['step_s']:.2f} + "
           f"{once / scored * batch:.2f} s, ratio {plain['step_s'] / spread:.2f}x in seconds per step with the pass "
           f"(the same real tokens)")
-    same, every = results["engine_fp32"], results["engine_fp32_every_step"]
+    same, every, rows = results["engine_fp32"], results["engine_fp32_every_step"], results["engine_fp32_two_rows"]
     print(f"padded/real tokens per step: plain {plain['padded_tokens_per_step'] / plain['tokens_per_step']:.2f}, "
           f"engine {engine['padded_tokens_per_step'] / engine['tokens_per_step']:.2f}")
     print("\nlosses at equal settings (fp32, step by step):")
     for label, r in (("plain DPOTrainer", plain), ("engine, reference once", same),
-                     ("engine, reference every step", every), (f"engine, {engine['precision']}", engine)):
+                     ("engine, reference every step", every), ("engine, one row per answer", rows),
+                     (f"engine, {engine['precision']}", engine)):
         print(f"  {label:30} " + " ".join(f"{x:.6f}" for x in r["step_losses"]))
     print(f"largest difference per step: engine (reference once) vs plain {_largest(same, plain):.2e}; "
-          f"reference once vs every step {_largest(same, every):.2e}; engine {engine['precision']} vs plain "
+          f"reference once vs every step {_largest(same, every):.2e}; shared prompt vs one row per answer "
+          f"{_largest(same, rows):.2e}; engine {engine['precision']} vs plain "
           f"{_largest(engine, plain):.2e}")
     if args.levers:
         print("\nlevers, one at a time and combined (engine, ratio to 'engine, no levers'; seconds per step exclude "
               "the one-off reference pass, shown apart):")
         base = None
-        for label, (once, compact, precision, attention) in DPO_LEVERS.items():
-            r = run_worker({**spec, "kind": "engine", "once": once, "compact": compact, "precision": precision,
-                            "attention": attention})
+        for label, (once, shared, compact, precision, attention) in DPO_LEVERS.items():
+            r = run_worker({**spec, "kind": "engine", "once": once, "shared": shared, "compact": compact,
+                            "precision": precision, "attention": attention})
             base = base or r
             extra = f"  + reference pass {r['reference_s']:.1f} s" if once else ""
             print(row(label, r, flops_per_token, peaks, base) + extra, flush=True)

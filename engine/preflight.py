@@ -216,16 +216,18 @@ def costs(config: RunConfig, train_rows: int, stats: dict) -> dict:
         train_rows *= method.rows_per_pair  # a method may read each pair as several rows
     rows = train_rows + extra
     mean_tokens = min(stats.get("mean") or t.max_length, t.max_length)
-    sequences = method.sequences_per_row
+    # The tokens a row puts through the model: the method's own count, else its sequences at the mean length.
+    row_tokens = (method.row_tokens and method.row_tokens(stats, t.max_length)) or \
+        method.sequences_per_row * mean_tokens
     share = CPU_BF16_SHARE if (device.kind, levers.precision) == ("cpu", "bf16") else MEASURED_SHARE[levers.precision]
     rate = matmul_rate(levers.precision) * share
-    step_s = t.batch_size * t.grad_accum * sequences * mean_tokens * step_flops(config) * shape["parameters"] / rate
+    step_s = t.batch_size * t.grad_accum * row_tokens * step_flops(config) * shape["parameters"] / rate
     if t.gradient_checkpointing:
         step_s *= 1.3
     # Validation: a forward pass (a third of a training step's work) over the held-out rows; a frozen reference
     # scores them too, at every validation unless it scores them once before training.
     val_rows = stats.get("val_rows", 0)
-    forward = sequences * mean_tokens * 2 * shape["parameters"] / rate  # one forward pass of one row
+    forward = row_tokens * 2 * shape["parameters"] / rate  # one forward pass of one row
     eval_s = val_rows * forward * VALIDATION_SHARE * (1 + (0 if method.reference_once else method.reference_forwards))
     ref_row_s = method.reference_forwards * forward if method.reference_once else 0.0
     once_s = (rows + val_rows) * ref_row_s  # the most it costs: every row drawn

@@ -229,7 +229,7 @@ def test_cli_reports_a_bad_setting_plainly(tmp_path):
 def test_real_default_model_trains_and_validation_loss_drops(tmp_path):
     config = RunConfig.load(ROOT / "assets/configs/ticket_routing.yaml")
     config.training.max_steps, config.training.eval_every, config.training.save_every = 4, 2, 4
-    config.training.batch_size = 4
+    config.training.batch_size, config.training.minutes = 4, 0.0  # 4 steps, not the quick preset's time budget
     run = runs.create_run(config)
     status = train.train_run(run)
     assert status["state"] == "finished", status

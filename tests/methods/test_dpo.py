@@ -148,7 +148,7 @@ def test_export_adapter_merged_and_gguf_of_a_dpo_run(dpo_run, tmp_path):
 def test_cli_trains_the_example_dpo_config(tmp_path, tiny_model_dir, capsys):
     yaml_path = ROOT / "assets" / "configs" / "polite_replies.yaml"
     config = RunConfig.load(yaml_path)
-    assert config.method.method == "dpo" and config.training.learning_rate == 5e-4
+    assert config.method.method == "dpo" and config.training.learning_rate == 1e-3
     held = write_pairs(tmp_path / "held.jsonl", 8, 3)  # a short held-out file keeps the tiny run quick
     code = cli.main(["train", str(yaml_path), "--model.name", str(tiny_model_dir), "--training.max_steps", "2",
                      "--data.eval_file", str(held),
@@ -161,18 +161,18 @@ def test_cli_trains_the_example_dpo_config(tmp_path, tiny_model_dir, capsys):
 
 def test_dpo_presets_have_their_own_learning_rate():
     config = RunConfig.from_dict({"method": {"method": "dpo"}})
-    assert config.training.learning_rate == 5e-4 != PRESETS["quick"]["training"]["learning_rate"]
+    assert config.training.learning_rate == 1e-3 != PRESETS["quick"]["training"]["learning_rate"]
     config.method.method = "sft"
     config.apply_preset()
     assert config.training.learning_rate == PRESETS["quick"]["training"]["learning_rate"]
     config.method.method = "dpo"
     config.apply_preset()  # the Model page re-applies the preset when the method changes
-    assert config.training.learning_rate == 5e-4
+    assert config.training.learning_rate == 1e-3
     again = RunConfig.from_dict(config.to_dict())
     assert again.to_dict() == config.to_dict()
     args = cli.build_parser().parse_args(["train", str(ROOT / "assets/configs/ticket_routing.yaml"),
                                           "--method.method", "dpo"])
-    assert cli.load_config(args).training.learning_rate == 5e-4  # a method flag never keeps the SFT rate
+    assert cli.load_config(args).training.learning_rate == 1e-3  # a method flag never keeps the SFT rate
     args = cli.build_parser().parse_args(["train", str(ROOT / "assets/configs/ticket_routing.yaml"),
                                           "--method.method", "dpo", "--training.learning_rate", "1e-4"])
     assert cli.load_config(args).training.learning_rate == 1e-4  # an explicit rate still wins
@@ -350,3 +350,83 @@ def test_the_preflight_counts_the_reference_pass_once_instead_of_at_every_step(t
     assert seconds(once, 40, 16) < seconds(every, 40, 16)
     monkeypatch.setitem(methods.METHODS, "dpo", every)
     assert preflight.step_flops(config) == preflight.STEP_FLOPS["lora"] + 2
+
+
+# ---------------------------------------------------------------- each pair's prompt run once for both answers
+
+def tiny_llama(attention: str):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl.trainer.utils import add_fused_lm_head
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                         num_attention_heads=4, num_key_value_heads=2,
+                                         attn_implementation=attention))
+    add_fused_lm_head(model)
+    return model
+
+
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+def test_a_shared_prompt_row_scores_each_answer_token_and_its_gradient_as_its_own_row_does(attention, monkeypatch):
+    import torch
+    from trl.trainer.dpo_trainer import DataCollatorForPreference
+
+    from engine import speed
+    from engine.methods.dpo.shared_prompt import Forward, pack
+
+    speed.set_compact_head(True)
+    model = tiny_llama(attention)
+    # Prompts of 2 to 7 tokens; a chosen answer longer, shorter and as long as the rejected one; a 1-token answer.
+    pairs = [{"prompt_ids": [1, 5, 6, 7], "chosen_ids": [8, 9, 2], "rejected_ids": [10, 11, 12, 13, 14, 2]},
+             {"prompt_ids": [1, 20, 21, 22, 23, 24, 25], "chosen_ids": [30, 31, 32, 33, 2], "rejected_ids": [40, 2]},
+             {"prompt_ids": [1, 3], "chosen_ids": [2], "rejected_ids": [50, 51, 2]},
+             {"prompt_ids": [1, 60, 61], "chosen_ids": [62, 63, 2], "rejected_ids": [64, 65, 2]}]
+    batch = DataCollatorForPreference(pad_token_id=0)(pairs)
+    labels = batch["input_ids"].masked_fill(batch["completion_mask"] == 0, -100)
+    inputs = dict(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels,
+                  fused_lm_head=True)
+    packed = pack(batch["input_ids"], batch["attention_mask"], labels)
+    assert packed["input_ids"].shape == (4, 15) and batch["input_ids"].shape == (8, 12)  # 60 tokens, not 96
+    weight = model.model.layers[0].self_attn.q_proj.weight
+    plain = model(**inputs).log_probs[:, -11:]
+    shared = Forward(model, attention, torch.float32)(**inputs, use_cache=False).log_probs
+    assert shared.shape == plain.shape
+    assert torch.allclose(shared, plain, atol=1e-5)
+    assert (shared == 0).equal(plain == 0)  # the same tokens scored, in the same places
+    plain_grad = torch.autograd.grad(plain.sum(), weight)[0]
+    shared_grad = torch.autograd.grad(Forward(model, attention, torch.float32)(**inputs).log_probs.sum(), weight)[0]
+    assert torch.allclose(shared_grad, plain_grad, atol=1e-6)
+
+    # Batches it cannot hold exactly run TRL's way: prompts that differ (a truncation from the end), FlashAttention.
+    other = batch["input_ids"].clone()
+    other[4, 1] = 99
+    assert pack(other, batch["attention_mask"], labels) is None
+    calls = []
+    monkeypatch.setattr("engine.methods.dpo.shared_prompt.pack", lambda *a: calls.append(1))
+    Forward(model, "flash_attention_2", torch.float32)(**inputs)
+    assert calls == []
+
+
+def test_shared_prompts_give_the_losses_of_one_row_per_answer(tmp_path, tiny_model_dir, monkeypatch):
+    from engine.methods.dpo import trainer as dpo_trainer
+
+    got = {}
+    for shared in (True, False):
+        monkeypatch.setattr(dpo_trainer, "SHARED_PROMPT", shared)
+        run = runs.create_run(dpo_config(tmp_path / str(shared), tiny_model_dir, max_steps=6, eval_every=3,
+                                         precision="fp32"))
+        assert train.train_run(run)["state"] == "finished"
+        got[shared] = step_losses(run), json.loads((run.path / "ref_logps.json").read_text())
+        got[shared, "metrics"] = [{k: v for k, v in r.items() if k.startswith("eval_") and "runtime" not in k
+                                   and "per_second" not in k} for r in run.metrics() if "eval_loss" in r]
+    # Every validation metric the run keeps (rewards, accuracies, margins) as well as the losses.
+    for shared, plain in zip(got[True, "metrics"], got[False, "metrics"]):
+        assert shared.keys() == plain.keys()
+        assert shared == pytest.approx(plain, abs=1e-4)
+    (shared_train, shared_eval), shared_ref = got[True]
+    (plain_train, plain_eval), plain_ref = got[False]
+    assert len(shared_train) == 6 and len(shared_eval) == 3
+    assert shared_train == pytest.approx(plain_train, abs=1e-5)
+    assert shared_eval == pytest.approx(plain_eval, abs=1e-5)
+    assert shared_ref["eval"]["ref_chosen_logps"] == pytest.approx(plain_ref["eval"]["ref_chosen_logps"], abs=1e-5)

@@ -14,7 +14,7 @@ METHOD = Method(
              "Choose supervised tuning on the Model page to learn these answers, or pick a file of pairs."),
     build_trainer=trainer.build_trainer, evaluate=evaluate.evaluate, views=views, presets=PRESETS, preset_note=NOTE,
     weights=("lora", "qlora"), section="dpo", settings=DPOSettings, trainer_class="DPOTrainer",
-    sequences_per_row=2, reference_forwards=1, reference_once=True, mixes_everyday=False, starts_from_runs=True,
+    sequences_per_row=2, row_tokens=trainer.row_tokens, reference_forwards=1, reference_once=True, mixes_everyday=False, starts_from_runs=True,
     logged=("rewards/", "eval_rewards/"),
     final_metrics={"eval_rewards/accuracies": "eval_accuracy", "eval_rewards/margins": "eval_margin"},
     phases=tuple(evaluate.PHASES),

@@ -25,7 +25,7 @@ import math
 from pathlib import Path
 
 from ...paths import read_json, write_json
-from .. import trainer as shared
+from . import shared_prompt
 
 FILE = "ref_logps.json"
 COLUMNS = ("ref_chosen_logps", "ref_rejected_logps")
@@ -134,9 +134,7 @@ def trainer_class():
     and writes them in the run folder's store."""
     import torch
 
-    base = shared.trainer_class("DPOTrainer")
-
-    class ReferenceOnce(base):
+    class ReferenceOnce(shared_prompt.trainer_class()):
         def __init__(self, *args, reference_store: Store, **kwargs):
             self.studio_store = reference_store  # read by _precompute_ref_logps, which TRL calls in __init__
             super().__init__(*args, **kwargs)

@@ -10,10 +10,13 @@ The reference is frozen, so its scores of every pair are computed once before th
 precompute_ref_log_probs) and kept in the run folder, where a resumed run reads them (reference.py): the steps and
 validations run the policy only.
 
+Each pair's prompt runs once for both answers, in one row per pair (shared_prompt.py): fewer tokens, no padding of
+the shorter answer to the longer one.
+
 Speed levers (speed.py) that apply: bf16 autocast and bf16 frozen weights on AVX-512 BF16 CPUs, eager attention,
 and the compact LM head (DPOTrainer's fused head scores only the answer tokens, for the policy and the reference).
-Not used: packing and padding-free batches (DPOTrainer pads each pair), Liger (DPOTrainer's fused head replaces
-its loss kernel).
+Not used: packing and padding-free batches (TRL 1.16 turns DPO's padding_free off), Liger (DPOTrainer's fused head
+replaces its loss kernel).
 """
 from __future__ import annotations
 
@@ -24,11 +27,12 @@ from transformers import TrainerCallback
 from ... import models
 from ...data import pairs
 from .. import trainer as shared
-from . import reference
+from . import reference, shared_prompt
 
-# The reference scored once before training (True) or at every step as TRL does by default (False: the benches and
-# tests compare both).
+# The reference scored once before training (True) or at every step as TRL does by default (False), and each pair's
+# prompt run once for both answers (True) or once per answer (False): the benches and tests compare both ways.
 REFERENCE_ONCE = True
+SHARED_PROMPT = True
 
 
 def build_trainer(run, config, stop=None, callbacks=(), on_record=None, resuming: bool = False, start=None):
@@ -55,12 +59,24 @@ def build_trainer(run, config, stop=None, callbacks=(), on_record=None, resuming
                 eval_dataset=pairs.to_hf(val_rows) if has_val else None, processing_class=tokenizer,
                 peft_config=peft_config, callbacks=[*callbacks, studio])
     if REFERENCE_ONCE:
-        trainer = reference.trainer_class()(reference_store=reference_store(run, config, start), **data)
+        trainer = reference.trainer_class()(reference_store=reference_store(run, config, start),
+                                            shared_prompt=SHARED_PROMPT, **data)
     else:
-        trainer = shared.StudioTrainer(method.trainer_class, **data)
+        trainer = shared_prompt.trainer_class()(shared_prompt=SHARED_PROMPT, **data)
     if starting:
         trainer.add_callback(StartingPoint(trainer, d))
     return shared.finish_build(trainer, studio, levers)
+
+
+def row_tokens(stats: dict, max_length: int) -> float | None:
+    """A pair's tokens in one step, its prompt run once: the prompt, both answers as the max length leaves them, and
+    the prompt's last token again (shared_prompt.py). None without the pairs' lengths (the estimate's default)."""
+    prompts = stats.get("prompt_lengths")
+    if not SHARED_PROMPT or not prompts:
+        return None
+    rows = [p + min(c, max(max_length - p, 0)) + min(r, max(max_length - p, 0)) + 1
+            for p, c, r in zip(prompts, stats["chosen_lengths"], stats["rejected_lengths"])]
+    return sum(rows) / len(rows)
 
 
 def loss_at_start(d) -> float:
