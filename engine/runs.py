@@ -211,6 +211,9 @@ def kept_words(status: dict) -> Message | None:
                    figure=figure, value=final["kept_value"])
     if final.get("stopped_early"):
         text = msg("{kept} The run stopped early: validation had stopped improving.", kept=text)
+    if final.get("start_value") is not None:
+        text = msg("{kept} Before training, the model it started from scored better ({value:.4g}): on this figure, "
+                   "training did not improve it.", kept=text, value=final["start_value"])
     return text
 
 

@@ -155,8 +155,11 @@ def kept_figures(best, step: int, kept: int | None, evals_seen: bool) -> dict:
     """What the run kept, for status.json's final figures: the step, why, and the score it was kept for."""
     if not evals_seen or best.step is None or not best.keep:
         return {"kept_step": step, "kept_reason": "last", "stopped_early": best.stopped_early}
-    return {"kept_step": kept or step, "kept_reason": "best" if kept else "last_is_best", "kept_metric": best.metric,
-            "kept_value": round(best.value, 4), "stopped_early": best.stopped_early}
+    figures = {"kept_step": kept or step, "kept_reason": "best" if kept else "last_is_best",
+               "kept_metric": best.metric, "kept_value": round(best.value, 4), "stopped_early": best.stopped_early}
+    if best.start_was_better():
+        figures["start_value"] = round(best.start, 4)
+    return figures
 
 
 def finished_message(step: int, final: dict) -> Message:

@@ -50,7 +50,7 @@ def test_a_dpo_run_in_a_real_browser(page, studio_home):
     go(tab, "3. Settings")
     tab.wait_for_selector("text=Preference (DPO)")
     rate = tab.get_by_role("spinbutton", name="Learning rate")
-    assert float(rate.input_value()) == 1e-3  # DPO's own preset, not the SFT rate
+    assert float(rate.input_value()) == 7e-4  # DPO's own preset, not the SFT rate
     set_number(tab, "Max steps", 2)  # a short run keeps the test quick; the walk is the same
 
     go(tab, "4. Train")

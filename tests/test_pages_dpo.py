@@ -43,7 +43,7 @@ def test_choosing_dpo_on_the_model_page_applies_its_own_preset():
     at.run()
     assert not at.exception
     config = at.session_state["config"]
-    assert config.method.method == "dpo" and config.training.learning_rate == 1e-3
+    assert config.method.method == "dpo" and config.training.learning_rate == 7e-4
     assert config.training.max_steps == 16 and config.training.minutes == 0  # DPO's preset is in steps
     assert config.method.weights == "lora"
     assert len(at.radio[2].options) == 2 and at.radio[2].value == "lora"  # the weights DPO can train: LoRA, QLoRA

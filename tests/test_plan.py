@@ -157,6 +157,20 @@ def test_the_kept_adapter_is_the_best_validations_checkpoint(tmp_path, tiny_mode
     assert not all(kept[k].equal(at_8[k]) for k in kept)
     assert not (run.path / "best").exists()  # copied into the adapter, then removed
     assert "Kept the model of step 4" in render(runs.status_message(status))
+    assert "start_value" not in final  # the untrained model's real validation loss was the worst
+
+
+def test_a_starting_model_that_scored_better_is_said_plainly(tmp_path, tiny_model_dir):
+    """A noisy score (GRPO's sampled reward) or training that made things worse: the kept step is the best trained
+    one, and the words say the model it started from scored better."""
+    config = tiny_config(tmp_path, tiny_model_dir, max_steps=4, eval_every=2, save_every=4)
+    run = runs.create_run(config)
+    status = train.train_run(run, callbacks=[ScoreAs({0: 0.5, 2: 3.0, 4: 1.0})])
+    final = status["final"]
+    assert (final["kept_step"], final["kept_value"], final["start_value"]) == (4, 1.0, 0.5)
+    words = render(runs.kept_words(status))
+    assert words.startswith("Kept the model of the last step (4)")
+    assert "Before training, the model it started from scored better (0.5)" in words
 
 
 def test_a_flat_validation_curve_stops_the_run_early(tmp_path, tiny_model_dir):

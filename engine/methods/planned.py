@@ -103,18 +103,29 @@ class BestCallback(TrainerCallback):
         self.full = config.method.weights == "full"
         best = run.status().get("best") or {}  # a resumed run goes on comparing with what it kept
         self.value, self.step, self.since = best.get("value"), best.get("step"), best.get("since", 0)
+        self.start = best.get("start")  # the starting model's score (step 0), never kept but compared with
         self.stopped_early = False
         self.trainer = None
 
-    def better(self, value: float) -> bool:
-        if self.value is None:
+    def better(self, value: float, than: float | None = None) -> bool:
+        """Whether `value` beats `than` (by default the best so far)."""
+        than = self.value if than is None else than
+        if than is None:
             return True
-        margin = 1e-3 * abs(self.value)  # a change in the fourth digit is noise, not progress
-        return value > self.value + margin if self.higher else value < self.value - margin
+        margin = 1e-3 * abs(than)  # a change in the fourth digit is noise, not progress
+        return value > than + margin if self.higher else value < than - margin
+
+    def start_was_better(self) -> bool:
+        """Whether the starting model scored better than every trained step (a noisy score, such as GRPO's
+        sampled reward, or training that made things worse)."""
+        return self.start is not None and self.value is not None and self.better(self.start, self.value)
 
     def on_evaluate(self, args, state, control, metrics=None, **kw):
         value = (metrics or {}).get(self.metric)
-        if value is None or not math.isfinite(value) or state.global_step == 0:  # step 0: the untrained model
+        if value is None or not math.isfinite(value):
+            return
+        if state.global_step == 0:  # the untrained model: compared with at the end, never kept
+            self.start = value
             return
         if self.better(value):
             self.value, self.step, self.since = value, state.global_step, 0
@@ -126,7 +137,7 @@ class BestCallback(TrainerCallback):
                 self.stopped_early = control.should_training_stop = True  # (at the last step it simply ends)
         if state.is_world_process_zero:
             self.run.set_status("running", best={"value": self.value, "step": self.step, "since": self.since,
-                                                 "metric": self.metric, "saved": self.keep})
+                                                 "start": self.start, "metric": self.metric, "saved": self.keep})
 
     def save(self, args):
         """The model as it is now, in best/: written beside, then swapped in."""

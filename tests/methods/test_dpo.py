@@ -148,7 +148,7 @@ def test_export_adapter_merged_and_gguf_of_a_dpo_run(dpo_run, tmp_path):
 def test_cli_trains_the_example_dpo_config(tmp_path, tiny_model_dir, capsys):
     yaml_path = ROOT / "assets" / "configs" / "polite_replies.yaml"
     config = RunConfig.load(yaml_path)
-    assert config.method.method == "dpo" and config.training.learning_rate == 1e-3
+    assert config.method.method == "dpo" and config.training.learning_rate == 7e-4
     held = write_pairs(tmp_path / "held.jsonl", 8, 3)  # a short held-out file keeps the tiny run quick
     code = cli.main(["train", str(yaml_path), "--model.name", str(tiny_model_dir), "--training.max_steps", "2",
                      "--data.eval_file", str(held),
@@ -161,18 +161,18 @@ def test_cli_trains_the_example_dpo_config(tmp_path, tiny_model_dir, capsys):
 
 def test_dpo_presets_have_their_own_learning_rate():
     config = RunConfig.from_dict({"method": {"method": "dpo"}})
-    assert config.training.learning_rate == 1e-3 != PRESETS["quick"]["training"]["learning_rate"]
+    assert config.training.learning_rate == 7e-4 != PRESETS["quick"]["training"]["learning_rate"]
     config.method.method = "sft"
     config.apply_preset()
     assert config.training.learning_rate == PRESETS["quick"]["training"]["learning_rate"]
     config.method.method = "dpo"
     config.apply_preset()  # the Model page re-applies the preset when the method changes
-    assert config.training.learning_rate == 1e-3
+    assert config.training.learning_rate == 7e-4
     again = RunConfig.from_dict(config.to_dict())
     assert again.to_dict() == config.to_dict()
     args = cli.build_parser().parse_args(["train", str(ROOT / "assets/configs/ticket_routing.yaml"),
                                           "--method.method", "dpo"])
-    assert cli.load_config(args).training.learning_rate == 1e-3  # a method flag never keeps the SFT rate
+    assert cli.load_config(args).training.learning_rate == 7e-4  # a method flag never keeps the SFT rate
     args = cli.build_parser().parse_args(["train", str(ROOT / "assets/configs/ticket_routing.yaml"),
                                           "--method.method", "dpo", "--training.learning_rate", "1e-4"])
     assert cli.load_config(args).training.learning_rate == 1e-4  # an explicit rate still wins
