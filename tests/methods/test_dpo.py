@@ -430,3 +430,21 @@ def test_shared_prompts_give_the_losses_of_one_row_per_answer(tmp_path, tiny_mod
     assert shared_train == pytest.approx(plain_train, abs=1e-5)
     assert shared_eval == pytest.approx(plain_eval, abs=1e-5)
     assert shared_ref["eval"]["ref_chosen_logps"] == pytest.approx(plain_ref["eval"]["ref_chosen_logps"], abs=1e-5)
+
+
+def test_shared_prompts_only_for_models_where_a_branch_cannot_see_the_other():
+    """A sliding window (lost with a 4D mask) or a layer that reads straight along the row would let the rejected
+    branch see the chosen one: those models run TRL's two rows."""
+    from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config,
+                              Qwen2ForCausalLM)
+
+    from engine.methods.dpo.shared_prompt import exact_for
+
+    small = dict(vocab_size=100, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+                 num_key_value_heads=1)
+    assert exact_for(LlamaForCausalLM(LlamaConfig(**small)))
+    assert exact_for(Qwen2ForCausalLM(Qwen2Config(**small)))  # its window is off by default
+    assert not exact_for(Qwen2ForCausalLM(Qwen2Config(use_sliding_window=True, max_window_layers=1, **small)))
+    assert not exact_for(MistralForCausalLM(MistralConfig(**small)))  # a 4096-token window
+    assert exact_for(MistralForCausalLM(MistralConfig(sliding_window=None, **small)))
+    assert not exact_for(LlamaForCausalLM(LlamaConfig(output_router_logits=True, **small)))

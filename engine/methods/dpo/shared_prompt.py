@@ -11,8 +11,9 @@ and itself but never the other branch (a 4D attention mask), so every hidden sta
 TRL's fused head scores each answer token from the position before it (pre-shifted labels); the scores are put back
 where TRL expects them in its two-row layout, and TRL computes the loss, its metrics and the gradients as usual.
 
-A batch this cannot hold exactly (the two rows' prompts differ, as a truncation from the end would make them, or an
-attention that takes no 4D mask, such as FlashAttention 2) runs TRL's way.
+A batch this cannot hold exactly runs TRL's way: the two rows' prompts differ (as a truncation from the end can make
+them), the attention takes no 4D mask (FlashAttention 2), or the model is one where a branch would see the other
+all the same (`exact_for`).
 """
 from __future__ import annotations
 
@@ -24,6 +25,26 @@ from .. import trainer as shared
 TAKES_4D_MASK = ("eager", "sdpa")
 # The fused head's per-token outputs (those TRL did not ask for are None).
 PER_TOKEN = ("log_probs", "entropy", "log_sum_sq_probs", "mean_logits", "is_top1")
+
+
+def exact_for(model) -> bool:
+    """Whether a shared-prompt row gives this model exactly its own rows' scores: every layer full attention (a
+    sliding window would be lost with a 4D mask, and recurrent or convolution layers read straight along the row,
+    across the branches), rotary positions taken from the position ids, no router logits (their balancing loss
+    reads a 2D mask) and no prompt-learning adapter (it extends a 2D mask)."""
+    text = model.config.get_text_config()
+    layers = getattr(text, "layer_types", None)
+    if layers is not None:
+        if any(kind != "full_attention" for kind in layers):
+            return False
+    elif getattr(text, "sliding_window", None) is not None:
+        return False
+    if getattr(text, "output_router_logits", False):
+        return False
+    peft = getattr(model, "active_peft_config", None)
+    if peft is not None and getattr(peft, "is_prompt_learning", False):
+        return False
+    return any(name.endswith("rotary_emb") for name, _ in model.named_modules())
 
 
 class Forward:
@@ -130,9 +151,11 @@ def trainer_class():
             super().__init__(*args, **kwargs)
 
         def _forward(self, model):
+            unwrapped = self.accelerator.unwrap_model(self.model)
+            if self.studio_shared_prompt is True:  # decided once, from the model
+                self.studio_shared_prompt = exact_for(unwrapped)
             if not self.studio_shared_prompt:
                 return model
-            unwrapped = self.accelerator.unwrap_model(self.model)
             return Forward(model, unwrapped.config._attn_implementation,
                            unwrapped.get_input_embeddings().weight.dtype)
 
