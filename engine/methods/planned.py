@@ -116,8 +116,8 @@ class BestCallback(TrainerCallback):
         return value > than + margin if self.higher else value < than - margin
 
     def start_was_better(self) -> bool:
-        """Whether the starting model scored better than every trained step (a noisy score, such as GRPO's
-        sampled reward, or training that made things worse)."""
+        """Whether the starting model scored better than every trained step (a noisy score, such as a sampled
+        reward, or training that made things worse)."""
         return self.start is not None and self.value is not None and self.better(self.start, self.value)
 
     def on_evaluate(self, args, state, control, metrics=None, **kw):
