@@ -177,7 +177,8 @@ def demo(args) -> dict:
     results = evaluate_run(run, rows=args.rows)
     evals = [r for r in run.metrics() if "eval_reward" in r]
     figures = {
-        "run": run.id, "start": args.start or "base model", "settings": args.set, "state": status["state"], "final": status.get("final"),
+        "run": run.id, "start": args.start or "base model", "settings": args.set, "state": status["state"],
+        "final": status.get("final"),
         "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "threads": __import__("torch").get_num_threads(),
         "validation_reward": [(r["step"], round(r["eval_reward"], 3)) for r in evals],
         "held_out": {who: {"reward": round(results[who]["reward"], 3), "all_pass": results[who]["all_pass"],

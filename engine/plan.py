@@ -2,8 +2,8 @@
 
 Arithmetic only (no model, no data, no other engine module): engine/preflight.py estimates what a step and a
 validation cost and makes the plan shown before Start; the trainer's PlanCallback (engine/methods/planned.py)
-corrects it once the first steps are timed, and again halfway. The rule for the number of passes was chosen on bench/suite.py's
-tasks (docs/presets.md).
+corrects it once the first steps are timed, and again halfway. The rule for the number of passes was chosen on
+bench/suite.py's tasks (docs/presets.md).
 """
 from __future__ import annotations
 

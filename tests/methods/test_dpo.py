@@ -409,14 +409,19 @@ def test_a_shared_prompt_row_scores_each_answer_token_and_its_gradient_as_its_ow
 
 
 def test_shared_prompts_give_the_losses_of_one_row_per_answer(tmp_path, tiny_model_dir, monkeypatch):
-    from engine.methods.dpo import trainer as dpo_trainer
+    from engine.methods.dpo import shared_prompt, trainer as dpo_trainer
 
+    pack, packed = shared_prompt.pack, []
+    monkeypatch.setattr(shared_prompt, "pack", lambda *a: packed.append(pack(*a)) or packed[-1])
     got = {}
     for shared in (True, False):
         monkeypatch.setattr(dpo_trainer, "SHARED_PROMPT", shared)
         run = runs.create_run(dpo_config(tmp_path / str(shared), tiny_model_dir, max_steps=6, eval_every=3,
                                          precision="fp32"))
         assert train.train_run(run)["state"] == "finished"
+        # shared: every batch (reference pass, steps, validations) ran as shared-prompt rows; else none did
+        assert (bool(packed) and all(p is not None for p in packed)) if shared else not packed
+        packed.clear()
         got[shared] = step_losses(run), json.loads((run.path / "ref_logps.json").read_text())
         got[shared, "metrics"] = [{k: v for k, v in r.items() if k.startswith("eval_") and "runtime" not in k
                                    and "per_second" not in k} for r in run.metrics() if "eval_loss" in r]

@@ -150,12 +150,14 @@ def trainer_class():
             self.studio_shared_prompt = shared_prompt
             super().__init__(*args, **kwargs)
 
+        @functools.cached_property
+        def studio_exact(self) -> bool:  # decided once, from the model
+            return exact_for(self.accelerator.unwrap_model(self.model))
+
         def _forward(self, model):
-            unwrapped = self.accelerator.unwrap_model(self.model)
-            if self.studio_shared_prompt is True:  # decided once, from the model
-                self.studio_shared_prompt = exact_for(unwrapped)
-            if not self.studio_shared_prompt:
+            if not (self.studio_shared_prompt and self.studio_exact):
                 return model
+            unwrapped = self.accelerator.unwrap_model(self.model)
             return Forward(model, unwrapped.config._attn_implementation,
                            unwrapped.get_input_embeddings().weight.dtype)
 
