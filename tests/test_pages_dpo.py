@@ -44,7 +44,7 @@ def test_choosing_dpo_on_the_model_page_applies_its_own_preset():
     assert not at.exception
     config = at.session_state["config"]
     assert config.method.method == "dpo" and config.training.learning_rate == 7e-4
-    assert config.training.max_steps == 16 and config.training.minutes == 0  # DPO's preset is in steps
+    assert config.training.max_steps == 14 and config.training.minutes == 0  # DPO's preset is in steps
     assert config.method.weights == "lora"
     assert len(at.radio[2].options) == 2 and at.radio[2].value == "lora"  # the weights DPO can train: LoRA, QLoRA
     assert any(s.label == "Start from a finished run" for s in at.selectbox)
@@ -58,7 +58,7 @@ def test_settings_page_shows_the_dpo_form_and_the_preflight():
     assert any(n.label == "Beta" for n in at.number_input)
     assert "DPO needs a lower rate" in texts(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Steps"] == "16"
+    assert metrics["Steps"] == "14"
 
 
 def test_train_page_draws_the_preference_charts_of_a_dpo_run(finished_dpo_run):

@@ -85,7 +85,7 @@ def test_steps_or_epochs_given_turn_the_budget_off_and_presets_without_one_train
     config = RunConfig.from_dict({"training": {"preset": "balanced", "minutes": 4}})
     assert config.training.minutes == 4
     config = RunConfig.from_dict({"method": {"method": "dpo"}, "training": {"preset": "quick"}})
-    assert config.training.minutes == 0.0 and config.training.max_steps == 16  # DPO's preset is in steps
+    assert config.training.minutes == 0.0 and config.training.max_steps == 14  # DPO's preset is in steps
 
 
 def test_the_everyday_mix_is_counted_in_the_plan(tmp_path, tiny_model_dir):
