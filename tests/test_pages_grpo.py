@@ -43,7 +43,7 @@ def test_choosing_grpo_on_the_model_page_applies_its_own_preset():
     at.run()
     assert not at.exception
     config = at.session_state["config"]
-    assert config.method.method == "grpo" and config.training.batch_size == 2
+    assert config.method.method == "grpo" and config.training.batch_size == 4
     assert config.grpo.num_generations == 4 and config.training.learning_rate == 5e-4
     assert any(s.label == "Start from a finished run" for s in at.selectbox)  # the SFT-then-RL recipe
 
@@ -87,7 +87,7 @@ def test_the_reward_is_built_by_clicking_and_said_as_a_sentence():
                                                        "all": False, "weight": 1.0}]
     assert "+1 if it contains one of 'sorry', 'apologise'" in texts(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Steps"] == "20"  # the quick preset
+    assert metrics["Steps"] == "12"  # the quick preset
 
 
 def test_the_preview_on_the_settings_page_flags_a_reward_with_no_signal(tiny_model_dir):
