@@ -4,7 +4,7 @@ from ...i18n import N_
 # DPO's own presets, measured on the polite_replies demo pairs (docs/presets.md): its learning rate is DPO's, not
 # supervised tuning's (a switch of method re-applies the preset, so that rate is never kept by mistake). Quick
 # validates at the start (free: the model is its own reference) and at the end only: a validation of the 60 demo
-# pairs costs as much as four steps.
+# pairs costs about three steps (docs/performance.md).
 PRESETS = {
     "quick": {"training": {"max_steps": 14, "learning_rate": 7e-4, "batch_size": 8, "grad_accum": 1,
                            "warmup_ratio": 0.1, "lr_scheduler": "constant", "eval_every": 14},
