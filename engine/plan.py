@@ -13,6 +13,10 @@ import math
 # Few rows need many passes (36 rows: 18 passes), many rows a few; the cap also keeps a fast GPU from repeating a
 # small file a hundred times within its minutes.
 EXAMPLES_TARGET = 640
+# ...for budgets up to balanced's 6 minutes; a longer budget raises the target in proportion (20 minutes: about
+# 2,100 examples), or thorough stops at 3 passes after half its minutes (bench/suite.py, contact_json: 11.5 of
+# 20 minutes). Past the target's passes, keeping the best validation and stopping early guard against overfitting.
+TARGET_BUDGET_S = 360
 MIN_PASSES, MAX_PASSES = 3, 20
 VALIDATIONS = 4  # validation points after the untrained one; the best is kept
 # A preset's rate is for a file of some hundreds of rows seen about once or twice; a small file is seen many times,
@@ -23,8 +27,9 @@ WHOLE_PASS_LOSS = 0.15  # round down to whole passes when that drops at most thi
 SAFETY = 0.95  # a correction plans for this share of the budget: later steps are often a little slower
 
 
-def pass_cap(rows: int) -> int:
-    return min(MAX_PASSES, max(MIN_PASSES, math.ceil(EXAMPLES_TARGET / max(rows, 1))))
+def pass_cap(rows: int, budget_s: float = TARGET_BUDGET_S) -> int:
+    target = EXAMPLES_TARGET * max(1.0, budget_s / TARGET_BUDGET_S)
+    return min(MAX_PASSES, max(MIN_PASSES, math.ceil(target / max(rows, 1))))
 
 
 def whole_passes(steps: int, per_pass: int) -> int:
@@ -46,7 +51,7 @@ def make_plan(budget_s: float, rows: int, rows_per_step: int, step_s: float, eva
     rows: training rows (the everyday mix included); rows_per_step: batch × accumulation × processes;
     step_s, eval_s: estimated seconds of one step and of one validation pass."""
     per_pass = max(1, math.ceil(rows / max(rows_per_step, 1)))
-    cap = pass_cap(rows) * per_pass
+    cap = pass_cap(rows, budget_s) * per_pass
     fit = max(1, math.floor((budget_s - (VALIDATIONS + 1) * eval_s) / max(step_s, 1e-6)))
     steps = whole_passes(min(fit, cap), per_pass)
     made = finish(budget_s, rows, per_pass, cap, steps, step_s, eval_s, covers_pass=fit >= per_pass)

@@ -23,6 +23,14 @@ def test_a_small_file_gets_many_whole_passes_up_to_the_cap():
     assert made["covers_pass"] and made["eval_every"] == 23  # four validations after the start
 
 
+def test_a_budget_longer_than_six_minutes_allows_more_passes_and_shorter_ones_keep_the_cap():
+    assert plan.pass_cap(448, budget_s=120) == plan.pass_cap(448, budget_s=350) == 3  # 640 examples: 3 passes
+    assert plan.pass_cap(448, budget_s=1195) == 5  # thorough's 20 minutes: about 2,100 examples
+    assert plan.pass_cap(36, budget_s=1195) == plan.MAX_PASSES
+    made = plan.make_plan(budget_s=1195, rows=448, rows_per_step=16, step_s=6.0, eval_s=20.0)
+    assert made["cap_steps"] == 5 * 28 and made["steps"] == 140  # 182 steps fit; the cap is 5 passes
+
+
 def test_a_middle_file_gets_the_steps_that_fit_in_whole_passes_where_little_is_lost():
     made = plan.make_plan(budget_s=120, rows=330, rows_per_step=8, step_s=1.0, eval_s=5.0)
     assert made["per_pass"] == 42
