@@ -214,6 +214,24 @@ def device_info() -> DeviceInfo:
     return DeviceInfo("cpu", "CPU", psutil.virtual_memory().total / 2**30, cores, False)
 
 
+def takes_branched_rows(model) -> bool:
+    """Whether one row can hold branches that each see a shared start and themselves only (a 4D mask and position
+    ids), with every hidden state the one it has in a row of its own: every layer full attention (a sliding window
+    would be lost with a 4D mask, and recurrent or convolution layers read straight along the row, across the
+    branches), rotary positions taken from the position ids, and no router logits (their balancing loss reads a 2D
+    mask). Architecture only: a meta-device model will do."""
+    text = model.config.get_text_config()
+    layers = getattr(text, "layer_types", None)
+    if layers is not None:
+        if any(kind != "full_attention" for kind in layers):
+            return False
+    elif getattr(text, "sliding_window", None) is not None:
+        return False
+    if getattr(text, "output_router_logits", False):
+        return False
+    return any(name.endswith("rotary_emb") for name, _ in model.named_modules())
+
+
 def model_summary(model) -> dict:
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

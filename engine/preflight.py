@@ -71,7 +71,8 @@ def model_shape(name: str) -> dict:
     lora_unit = sum(m.in_features + m.out_features for n, m in model.named_modules()
                     if isinstance(m, torch.nn.Linear) and "lm_head" not in n)
     return {"parameters": params, "hidden": config.hidden_size, "layers": config.num_hidden_layers,
-            "heads": config.num_attention_heads, "lora_unit": lora_unit, "vocab": config.vocab_size}
+            "heads": config.num_attention_heads, "lora_unit": lora_unit, "vocab": config.vocab_size,
+            "branched_rows": models.takes_branched_rows(model)}
 
 
 def _is_hub_id(name: str) -> bool:
@@ -217,7 +218,7 @@ def costs(config: RunConfig, train_rows: int, stats: dict) -> dict:
     rows = train_rows + extra
     mean_tokens = min(stats.get("mean") or t.max_length, t.max_length)
     # The tokens a row puts through the model: the method's own count, else its sequences at the mean length.
-    row_tokens = (method.row_tokens and method.row_tokens(stats, t.max_length)) or \
+    row_tokens = (method.row_tokens and method.row_tokens(stats, t.max_length, shape)) or \
         method.sequences_per_row * mean_tokens
     share = CPU_BF16_SHARE if (device.kind, levers.precision) == ("cpu", "bf16") else MEASURED_SHARE[levers.precision]
     rate = matmul_rate(levers.precision) * share

@@ -48,6 +48,7 @@ def test_a_tokenizer_without_pad_token_or_chat_template_gets_both(tokenizer):
 def test_size_and_memory_for_each_method(default_dir):
     shape = preflight.model_shape("default")
     assert shape["parameters"] == 134_515_008 and shape["layers"] == 30
+    assert shape["branched_rows"]  # Llama's architecture: full attention, rotary positions (a DPO pair in one row)
     from engine.settings import RunConfig
 
     rows = {r["weights"]: r for r in preflight.weights_estimates(RunConfig())}

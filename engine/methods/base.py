@@ -29,8 +29,8 @@ class Method:
     settings: type | None = None  # that section's dataclass
     preset_note: str = ""  # msgid: a caption under the presets on the Settings page
     sequences_per_row: int = 1  # sequences each row puts through the model at every step (pairs: 2)
-    # (data statistics, max length) -> the tokens one row puts through the model, or None: sequences_per_row x the
-    # rows' mean length (a method that runs a pair's shared prompt once counts it once)
+    # (data statistics, max length, model shape) -> the tokens one row puts through the model, or None:
+    # sequences_per_row x the rows' mean length (a method that runs a pair's shared prompt once counts it once)
     row_tokens: Callable | None = None
     reference_forwards: int = 0  # extra forward passes per sequence for a frozen reference model
     reference_once: bool = False  # the reference scores each training and validation row once, before training,

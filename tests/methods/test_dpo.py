@@ -453,3 +453,9 @@ def test_shared_prompts_only_for_models_where_a_branch_cannot_see_the_other():
     assert not exact_for(MistralForCausalLM(MistralConfig(**small)))  # a 4096-token window
     assert exact_for(MistralForCausalLM(MistralConfig(sliding_window=None, **small)))
     assert not exact_for(LlamaForCausalLM(LlamaConfig(output_router_logits=True, **small)))
+    # The pre-flight counts what the trainer will run: the shared prompt once where it can, else two whole rows.
+    from engine.methods.dpo.trainer import row_tokens
+
+    stats = {"prompt_lengths": [50, 30], "chosen_lengths": [10, 10], "rejected_lengths": [20, 400]}
+    assert row_tokens(stats, 100, {"branched_rows": True}) == ((50 + 10 + 20 + 1) + (30 + 10 + 70 + 1)) / 2
+    assert row_tokens(stats, 100, {"branched_rows": False}) is None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 
+from ... import models
 from .. import trainer as shared
 
 # Attention implementations that take a 4D mask as it is given (transformers' masking_utils returns it as-is).
@@ -28,23 +29,12 @@ PER_TOKEN = ("log_probs", "entropy", "log_sum_sq_probs", "mean_logits", "is_top1
 
 
 def exact_for(model) -> bool:
-    """Whether a shared-prompt row gives this model exactly its own rows' scores: every layer full attention (a
-    sliding window would be lost with a 4D mask, and recurrent or convolution layers read straight along the row,
-    across the branches), rotary positions taken from the position ids, no router logits (their balancing loss
-    reads a 2D mask) and no prompt-learning adapter (it extends a 2D mask)."""
-    text = model.config.get_text_config()
-    layers = getattr(text, "layer_types", None)
-    if layers is not None:
-        if any(kind != "full_attention" for kind in layers):
-            return False
-    elif getattr(text, "sliding_window", None) is not None:
-        return False
-    if getattr(text, "output_router_logits", False):
-        return False
+    """Whether a shared-prompt row gives this model exactly its own rows' scores: an architecture whose branches see
+    only themselves (models.takes_branched_rows) and no prompt-learning adapter (it extends a 2D mask)."""
     peft = getattr(model, "active_peft_config", None)
     if peft is not None and getattr(peft, "is_prompt_learning", False):
         return False
-    return any(name.endswith("rotary_emb") for name, _ in model.named_modules())
+    return models.takes_branched_rows(model)
 
 
 class Forward:

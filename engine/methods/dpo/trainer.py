@@ -68,11 +68,12 @@ def build_trainer(run, config, stop=None, callbacks=(), on_record=None, resuming
     return shared.finish_build(trainer, studio, levers)
 
 
-def row_tokens(stats: dict, max_length: int) -> float | None:
+def row_tokens(stats: dict, max_length: int, shape: dict) -> float | None:
     """A pair's tokens in one step, its prompt run once: the prompt, both answers as the max length leaves them, and
-    the prompt's last token again (shared_prompt.py). None without the pairs' lengths (the estimate's default)."""
+    the prompt's last token again (shared_prompt.py). None (the estimate's default: two whole rows) without the
+    pairs' lengths, or for a model that runs TRL's two rows (shared_prompt.exact_for)."""
     prompts = stats.get("prompt_lengths")
-    if not SHARED_PROMPT or not prompts:
+    if not SHARED_PROMPT or not prompts or not shape.get("branched_rows"):
         return None
     rows = [p + min(c, max(max_length - p, 0)) + min(r, max(max_length - p, 0)) + 1
             for p, c, r in zip(prompts, stats["chosen_lengths"], stats["rejected_lengths"])]
