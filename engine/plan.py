@@ -18,7 +18,9 @@ EXAMPLES_TARGET = 640
 # 20 minutes). Past the target's passes, keeping the best validation and stopping early guard against overfitting.
 TARGET_BUDGET_S = 360
 MIN_PASSES, MAX_PASSES = 3, 20
-VALIDATIONS = 4  # validation points after the untrained one; the best is kept
+VALIDATIONS = 4  # validation points after the untrained one, for budgets up to balanced's; the best is kept
+MAX_VALIDATIONS = 8  # a longer budget validates in proportion, up to this many: more candidates to keep, and an
+#                      earlier stop when it stops improving (a validation costs about as much as one or two steps)
 # A preset's rate is for a file of some hundreds of rows seen about once or twice; a small file is seen many times,
 # where that rate learned its noise (bench/suite.py, 36 rows: 83% exact match at 1e-3, 50% at 2e-3, while the
 # 300-row tickets went from 87% to 100%). Below this many rows the plan halves a preset's rate.
@@ -27,9 +29,18 @@ WHOLE_PASS_LOSS = 0.15  # round down to whole passes when that drops at most thi
 SAFETY = 0.95  # a correction plans for this share of the budget: later steps are often a little slower
 
 
+def longer(budget_s: float) -> float:
+    """How many times balanced's budget this one is (1 for it and anything shorter)."""
+    return max(1.0, budget_s / TARGET_BUDGET_S)
+
+
 def pass_cap(rows: int, budget_s: float = TARGET_BUDGET_S) -> int:
-    target = EXAMPLES_TARGET * max(1.0, budget_s / TARGET_BUDGET_S)
+    target = EXAMPLES_TARGET * longer(budget_s)
     return min(MAX_PASSES, max(MIN_PASSES, math.ceil(target / max(rows, 1))))
+
+
+def validation_points(budget_s: float) -> int:
+    return min(MAX_VALIDATIONS, round(VALIDATIONS * longer(budget_s)))
 
 
 def whole_passes(steps: int, per_pass: int) -> int:
@@ -52,14 +63,14 @@ def make_plan(budget_s: float, rows: int, rows_per_step: int, step_s: float, eva
     step_s, eval_s: estimated seconds of one step and of one validation pass."""
     per_pass = max(1, math.ceil(rows / max(rows_per_step, 1)))
     cap = pass_cap(rows, budget_s) * per_pass
-    fit = max(1, math.floor((budget_s - (VALIDATIONS + 1) * eval_s) / max(step_s, 1e-6)))
+    fit = max(1, math.floor((budget_s - (validation_points(budget_s) + 1) * eval_s) / max(step_s, 1e-6)))
     steps = whole_passes(min(fit, cap), per_pass)
     made = finish(budget_s, rows, per_pass, cap, steps, step_s, eval_s, covers_pass=fit >= per_pass)
     return {**made, "lr_factor": 0.5 if rows < SMALL_FILE_ROWS else 1.0}
 
 
 def finish(budget_s, rows, per_pass, cap, steps, step_s, eval_s, covers_pass, corrected=False) -> dict:
-    eval_every = max(1, math.ceil(steps / VALIDATIONS))
+    eval_every = max(1, math.ceil(steps / validation_points(budget_s)))
     return {"budget_s": round(budget_s, 1), "rows": rows, "per_pass": per_pass, "cap_steps": cap, "steps": steps,
             "passes": round(steps / per_pass, 2), "eval_every": eval_every, "step_s": round(step_s, 3),
             "eval_s": round(eval_s, 2), "covers_pass": covers_pass, "corrected": corrected,
@@ -80,4 +91,4 @@ def correct(plan: dict, done: int, elapsed_s: float, step_s: float, eval_s: floa
 
 def minutes_for_pass(plan: dict) -> float:
     """The budget one whole pass would need at the plan's pace."""
-    return (plan["per_pass"] * plan["step_s"] + (VALIDATIONS + 1) * plan["eval_s"]) / 60
+    return (plan["per_pass"] * plan["step_s"] + (validation_points(plan["budget_s"]) + 1) * plan["eval_s"]) / 60

@@ -14,8 +14,8 @@ PRESETS = {
                               "grad_accum": 1, "warmup_ratio": 0.05, "lr_scheduler": "cosine", "keep_best": True,
                               "stop_early": True},
                  "method": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}},
-    "thorough": {"training": {"minutes": 20.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 5e-4, "batch_size": 8,
-                              "grad_accum": 2, "warmup_ratio": 0.05, "lr_scheduler": "cosine", "keep_best": True,
+    "thorough": {"training": {"minutes": 20.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 1e-3, "batch_size": 8,
+                              "grad_accum": 1, "warmup_ratio": 0.05, "lr_scheduler": "cosine", "keep_best": True,
                               "stop_early": True},
                  "method": {"lora_r": 32, "lora_alpha": 64, "lora_dropout": 0.0}},
 }
