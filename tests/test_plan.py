@@ -29,6 +29,8 @@ def test_a_budget_longer_than_six_minutes_allows_more_passes_and_shorter_ones_ke
     assert plan.pass_cap(36, budget_s=1195) == plan.MAX_PASSES
     made = plan.make_plan(budget_s=1195, rows=448, rows_per_step=16, step_s=6.0, eval_s=20.0)
     assert made["cap_steps"] == 5 * 28 and made["steps"] == 140  # 182 steps fit; the cap is 5 passes
+    assert made["eval_every"] == 18  # 8 validations after the start (balanced's 6 minutes and less: 4)
+    assert plan.validation_points(120) == plan.validation_points(350) == 4 and plan.validation_points(1195) == 8
 
 
 def test_a_middle_file_gets_the_steps_that_fit_in_whole_passes_where_little_is_lost():
