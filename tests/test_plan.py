@@ -23,13 +23,10 @@ def test_a_small_file_gets_many_whole_passes_up_to_the_cap():
     assert made["covers_pass"] and made["eval_every"] == 23  # four validations after the start
 
 
-def test_a_budget_longer_than_six_minutes_allows_more_passes_and_shorter_ones_keep_the_cap():
-    assert plan.pass_cap(448, budget_s=120) == plan.pass_cap(448, budget_s=350) == 3  # 640 examples: 3 passes
-    assert plan.pass_cap(448, budget_s=1195) == 5  # thorough's 20 minutes: about 2,100 examples
-    assert plan.pass_cap(36, budget_s=1195) == plan.MAX_PASSES
-    made = plan.make_plan(budget_s=1195, rows=448, rows_per_step=16, step_s=6.0, eval_s=20.0)
-    assert made["cap_steps"] == 5 * 28 and made["steps"] == 140  # 182 steps fit; the cap is 5 passes
-    assert made["eval_every"] == 18  # 8 validations after the start (balanced's 6 minutes and less: 4)
+def test_a_budget_longer_than_six_minutes_validates_more_often_within_the_same_cap():
+    made = plan.make_plan(budget_s=1195, rows=448, rows_per_step=8, step_s=3.0, eval_s=20.0)
+    assert made["cap_steps"] == 3 * 56 and made["steps"] == 168  # 338 steps fit; the cap is 3 passes
+    assert made["eval_every"] == 21  # 8 validations after the start (balanced's 6 minutes and less: 4)
     assert plan.validation_points(120) == plan.validation_points(350) == 4 and plan.validation_points(1195) == 8
 
 
