@@ -71,7 +71,7 @@ def test_custom_preset_values_survive_round_trip(tmp_path):
 def test_explicit_values_win_over_the_named_preset():
     config = RunConfig.from_dict({"training": {"preset": "thorough", "learning_rate": 1e-4}})
     assert config.training.learning_rate == 1e-4
-    assert (config.training.minutes, config.training.batch_size, config.method.lora_r) == (20.0, 8, 32)
+    assert (config.training.minutes, config.training.batch_size, config.method.lora_r) == (20.0, 8, 16)
 
 
 def test_empty_yaml_gives_defaults(tmp_path):
@@ -263,7 +263,7 @@ def test_apply_preset_changes_only_its_fields(preset):
 def test_quick_preset_hard_values():
     config = RunConfig()
     config.apply_preset("thorough")
-    assert (config.training.minutes, config.training.learning_rate, config.method.lora_r) == (20.0, 1e-3, 32)
+    assert (config.training.minutes, config.training.learning_rate, config.method.lora_r) == (20.0, 1e-3, 16)
     config.training.weight_decay = 0.1
     config.apply_preset("quick")
     assert (config.training.minutes, config.training.learning_rate, config.method.lora_r) == (2.0, 2e-3, 16)
