@@ -35,9 +35,9 @@ PRESET_TEXT = {
                                    "that the model learned your format.")),
     "balanced": (N_("Balanced"), N_("About 6 minutes, planned the same way, with more passes where they help; stops "
                                     "when it stops improving.")),
-    "thorough": (N_("Thorough"), N_("Up to 20 minutes, planned the same way with a larger adapter: for files too "
-                                    "large or too long for 6 minutes to cover; stops when it stops improving. For the "
-                                    "best model when you have time (or a GPU).")),
+    "thorough": (N_("Thorough"), N_("Up to 20 minutes, planned as balanced is: it goes further only on files too "
+                                    "large or too long for 6 minutes to cover; stops when it stops improving. For "
+                                    "such files when you have time (or a GPU).")),
     "custom": (N_("Custom"), N_("Keep your own values below.")),
 }
 
