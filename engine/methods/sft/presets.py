@@ -10,17 +10,16 @@ Thorough is balanced's plan with 20 minutes: it goes further only where 6 minute
 while the long schedule's rate was still high) and eight validations (one noisy one stopped the run).
 """
 
+BALANCED = {"training": {"minutes": 6.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 1e-3, "batch_size": 8,
+                         "grad_accum": 1, "warmup_ratio": 0.05, "lr_scheduler": "cosine", "keep_best": True,
+                         "stop_early": True},
+            "method": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}}
+
 PRESETS = {
     "quick": {"training": {"minutes": 2.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 2e-3, "batch_size": 8,
                            "grad_accum": 1, "warmup_ratio": 0.1, "lr_scheduler": "cosine", "keep_best": True,
                            "stop_early": False},
               "method": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}},
-    "balanced": {"training": {"minutes": 6.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 1e-3, "batch_size": 8,
-                              "grad_accum": 1, "warmup_ratio": 0.05, "lr_scheduler": "cosine", "keep_best": True,
-                              "stop_early": True},
-                 "method": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}},
-    "thorough": {"training": {"minutes": 20.0, "max_steps": 0, "epochs": 1.0, "learning_rate": 1e-3, "batch_size": 8,
-                              "grad_accum": 1, "warmup_ratio": 0.05, "lr_scheduler": "cosine", "keep_best": True,
-                              "stop_early": True},
-                 "method": {"lora_r": 16, "lora_alpha": 32, "lora_dropout": 0.0}},
+    "balanced": BALANCED,
+    "thorough": {"training": {**BALANCED["training"], "minutes": 20.0}, "method": dict(BALANCED["method"])},
 }
