@@ -76,8 +76,13 @@ def _mtime(path: str) -> float:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def load(path: str, mtime: float, shape: str, prompt_column: str, answer_column: str, system_prompt: str):
+def _load(path: str, mtime: float, shape: str, prompt_column: str, answer_column: str, system_prompt: str):
     return data.load_data(path, shape, prompt_column, answer_column, system_prompt)
+
+
+def load(path: str, *args):
+    """data.load_data, cached by the file (and its modification time) and the settings that read it."""
+    return _load(path, _mtime(path), *args)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -92,18 +97,8 @@ def tokenizer(model_name: str, allow_pickle: bool):
 
 def loaded_data(cfg: RunConfig):
     """(train data, train rows, validation rows) of the current choices; raises DataError with a message."""
-    d = cfg.data
     with st.spinner(t("Reading the file…")):
-        return _loaded(d)
-
-
-def _loaded(d):
-    train = load(d.train_file, _mtime(d.train_file), d.shape, d.prompt_column, d.answer_column, d.system_prompt)
-    if d.eval_file:
-        held = load(d.eval_file, _mtime(d.eval_file), d.shape, d.prompt_column, d.answer_column, d.system_prompt)
-        return train, train.examples, held.examples
-    train_rows, val_rows = data.split(train.examples, d.val_fraction, d.seed)
-    return train, train_rows, val_rows
+        return data.prepare(cfg.data, loader=load)[:3]
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from engine import models, serve
+from engine import models, openai_api, serve
 from engine.generation import generate
 from engine.settings import SettingsError
 
@@ -270,7 +270,7 @@ def test_the_cli_refuses_a_network_address_without_a_key(finished_tiny_run, caps
     (["", "   ", "x"], ["y"], "x"),
 ])
 def test_the_trimmer_gives_what_the_engine_gives(pieces, stop, expected):
-    trimmer = serve.Trimmer(stop)
+    trimmer = openai_api.Trimmer(stop)
     out = "".join(trimmer.feed(p) for p in pieces) + trimmer.finish()
     assert out == expected
 

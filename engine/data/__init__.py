@@ -57,13 +57,15 @@ def split(examples: list[dict], val_fraction: float, seed: int) -> tuple[list[di
     return ([e for i, e in enumerate(examples) if i not in val], [e for i, e in enumerate(examples) if i in val])
 
 
-def prepare(settings) -> tuple[LoadedData, list[dict], list[dict], LoadedData | None]:
-    """Load the data settings' files: (train data, train examples, validation examples, eval data)."""
-    train = load_data(settings.train_file, settings.shape, settings.prompt_column, settings.answer_column,
-                      settings.system_prompt)
+def prepare(settings, loader=None) -> tuple[LoadedData, list[dict], list[dict], LoadedData | None]:
+    """Load the data settings' files: (train data, train examples, validation examples, eval data).
+    loader(path, shape, prompt_column, answer_column, system_prompt) reads one file (the studio's is cached)."""
+    loader = loader or load_data
+    train = loader(settings.train_file, settings.shape, settings.prompt_column, settings.answer_column,
+                   settings.system_prompt)
     if settings.eval_file:
-        held = load_data(settings.eval_file, settings.shape, settings.prompt_column, settings.answer_column,
-                         settings.system_prompt)
+        held = loader(settings.eval_file, settings.shape, settings.prompt_column, settings.answer_column,
+                      settings.system_prompt)
         return train, train.examples, held.examples, held
     train_rows, val_rows = split(train.examples, settings.val_fraction, settings.seed)
     return train, train_rows, val_rows, None
