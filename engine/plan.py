@@ -13,7 +13,7 @@ import math
 # Few rows need many passes (36 rows: 18 passes), many rows a few; the cap also keeps a fast GPU from repeating a
 # small file a hundred times within its minutes.
 EXAMPLES_TARGET = 640
-# whatever the budget: raising it in proportion to a longer one (thorough's 20 minutes: 7 passes over 300 rows at
+# The target holds whatever the budget: raising it in proportion to a longer one (thorough's 20 minutes: 7 passes over 300 rows at
 # balanced's rate) spread the learning-rate schedule over more steps, the model overfitted while the rate was
 # still high, and stopping early kept a step before the rate came down (bench/suite.py, formal_rewrite: token F1
 # 0.66 against balanced's 0.72). A longer budget is for the files one budget cannot cover: many or long rows.

@@ -25,7 +25,7 @@ def test_a_small_file_gets_many_whole_passes_up_to_the_cap():
 
 def test_a_longer_budget_keeps_the_cap_of_passes_and_the_four_validations():
     made = plan.make_plan(budget_s=1195, rows=448, rows_per_step=8, step_s=3.0, eval_s=20.0)
-    assert made["cap_steps"] == 3 * 56 and made["steps"] == 168  # 364 steps fit; the cap is 3 passes
+    assert made["cap_steps"] == 3 * 56 and made["steps"] == 168  # 365 steps fit; the cap is 3 passes
     assert made["eval_every"] == 42  # four validations after the start
 
 
